@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# setup.sh: install ternc's Debian packages (as root, no prompt) and build it.
+# Usage: scripts/setup.sh [BUILD_DIR] [extra cmake args...]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$root/build}
+shift || true
+
+packages=(
+  build-essential cmake ninja-build git
+  llvm-16-dev clang-16 lld-16 llvm-16-tools
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
+  libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+  python3 python3-numpy python3-onnx python3-torch
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S "$root" -B "$build" -G Ninja "$@"
+targets=()
+for t in ${TERNC_TARGETS:-}; do targets+=(--target "$t"); done
+cmake --build "$build" -j"$(nproc)" "${targets[@]}"

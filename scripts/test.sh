@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# test.sh: set up (packages + build) and run every test with ctest, then the
+# importer and parser tests again in an AddressSanitizer + UBSan build.
+# Usage: scripts/test.sh            (everything)
+#        TERNC_SKIP_SANITIZE=1 scripts/test.sh   (skip the sanitizer build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jobs=$(nproc)
+
+"$root/scripts/setup.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd "$root/build" && ctest -j"$jobs" --output-on-failure --timeout 900)
+
+if [ "${TERNC_SKIP_SANITIZE:-0}" != 1 ]; then
+  # The sanitizer configuration runs the tests that parse untrusted input:
+  # the ONNX importer, the .tir parser, .npy files and the bad-input tests.
+  TERNC_TARGETS="ternc ternc_unittests" "$root/scripts/setup.sh" "$root/build-asan" \
+    -DCMAKE_BUILD_TYPE=Debug -DTERNC_SANITIZE=ON
+  (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+     ctest -j"$jobs" --output-on-failure --timeout 900 \
+       -R '^(TextForm|Parser|Verifier|OnnxImporter|Npy|Cli)|^lit-(ir|onnx-import)$')
+fi
