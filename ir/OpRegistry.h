@@ -4,6 +4,8 @@
 
 #include "ir/IR.h"
 
+#include <fmt/format.h>
+
 #include <functional>
 #include <map>
 #include <string>

@@ -1,6 +1,7 @@
 // OnnxImporter: reads an ONNX model (with external data) into a ternc Module.
 #pragma once
 
+#include "ir/Error.h"
 #include "ir/IR.h"
 
 #include <memory>
@@ -8,7 +9,18 @@
 
 namespace ternc {
 
-/// Imports `path` (opsets 13..17 of the default domain). Initializers become
+/// The Error thrown for a well-formed model that uses something ternc does
+/// not import: an op outside the supported set, an opset outside 13..17, a
+/// dtype such as string, a sequence-typed input. Tools that sweep many models
+/// (the ONNX node-test runner) tell these apart from real failures.
+class UnsupportedError : public Error {
+public:
+  using Error::Error;
+};
+
+/// Imports `path` (opsets 13..17 of the default domain; an older opset only
+/// if none of the model's ops changed between it and 13, see
+/// docs/frontend-onnx.md). Initializers become
 /// constants that reference the parsed protobuf's bytes or memory-map their
 /// external-data file (which must stay inside the model's folder). dim_param
 /// dims become symbols; types are inferred through the graph and the module

@@ -1,0 +1,39 @@
+// Passes: factories of the built-in passes (registered in PassRegistry.def)
+// and the base class that gives them their registered name and summary.
+#pragma once
+
+#include "passes/Pass.h"
+
+#include <memory>
+#include <string_view>
+
+namespace ternc {
+
+/// Base of the built-in passes: the name and summary are those of the pass's
+/// line in PassRegistry.def, so a pass's .cpp implements only run().
+class BuiltinPass : public Pass {
+public:
+  std::string_view name() const final { return name_; }
+  std::string_view summary() const final { return summary_; }
+
+protected:
+  /// `name` must have a line in PassRegistry.def.
+  explicit BuiltinPass(std::string_view name);
+
+private:
+  std::string_view name_, summary_;
+};
+
+/// Local rewrites to a fixed point: identities, transpose composition,
+/// constant axes/split inputs to attributes, static Shape (docs/passes.md).
+std::unique_ptr<Pass> createCanonicalizePass();
+/// Evaluates ops with all-constant operands, and integer values whose
+/// symbolic contents are static, into module constants.
+std::unique_ptr<Pass> createFoldConstantsPass();
+/// Merges pure ops with the same op, operands and attributes, and
+/// identical small constants.
+std::unique_ptr<Pass> createCommonSubexpressionEliminationPass();
+/// Removes pure ops whose results are unused, then unused constants.
+std::unique_ptr<Pass> createDeadCodeEliminationPass();
+
+} // namespace ternc
