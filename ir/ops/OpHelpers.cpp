@@ -70,6 +70,17 @@ std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &shape, const s
   return out;
 }
 
+std::optional<std::vector<int64_t>> staticInts(const InferContext &ctx, size_t i) {
+  auto sym = ctx.symbolicInput(i);
+  if (!sym) return std::nullopt;
+  std::vector<int64_t> out;
+  for (const Dim &d : *sym) {
+    if (!d.isStatic()) return std::nullopt;
+    out.push_back(d.value());
+  }
+  return out;
+}
+
 void inferBroadcast(InferContext &ctx, std::optional<DType> outDType) {
   std::optional<std::vector<Dim>> dims;
   bool ranked = true;

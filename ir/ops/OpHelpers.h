@@ -79,6 +79,10 @@ inline Type typeLike(const Type &t, std::vector<Dim> dims) { return t.withDims(s
 /// Reads an integer 1-D/scalar input tensor (axes, shapes) as int64s.
 inline std::vector<int64_t> intsOf(const Tensor &t) { return t.toI64Vector(); }
 
+/// The contents of integer operand i (a constant, or a shape value whose
+/// symbolic contents are all static); nullopt otherwise.
+std::optional<std::vector<int64_t>> staticInts(const InferContext &ctx, size_t i);
+
 /// Declares the standard "broadcast elementwise" inference: result dtype is
 /// `outDType` (or the first input's when nullopt), dims are the broadcast
 /// of all present inputs, unranked if any input is unranked.

@@ -24,14 +24,7 @@ std::optional<std::vector<int64_t>> axesAtInfer(const InferContext &ctx) {
   if (ctx.numInputs() < 2 || !ctx.hasInput(1)) return std::vector<int64_t>{};
   DType dt = ctx.inputType(1).dtype();
   if (!isInteger(dt)) ctx.fail("operand 1 (axes) must be an integer tensor, got {}", dtypeName(dt));
-  auto sym = ctx.symbolicInput(1);
-  if (!sym) return std::nullopt;
-  std::vector<int64_t> axes;
-  for (const Dim &d : *sym) {
-    if (!d.isStatic()) return std::nullopt;
-    axes.push_back(d.value());
-  }
-  return axes;
+  return staticInts(ctx, 1);
 }
 
 std::vector<int64_t> axesAtEval(const EvalContext &ctx) {

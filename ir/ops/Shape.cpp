@@ -23,18 +23,6 @@ void setSymbolic(InferContext &ctx, size_t i, std::optional<std::vector<Dim>> v)
   ctx.op().result(i)->setSymbolicValue(std::move(v));
 }
 
-/// The contents of integer operand i if every entry is static.
-std::optional<std::vector<int64_t>> staticInts(const InferContext &ctx, size_t i) {
-  auto sym = ctx.symbolicInput(i);
-  if (!sym) return std::nullopt;
-  std::vector<int64_t> out;
-  for (const Dim &d : *sym) {
-    if (!d.isStatic()) return std::nullopt;
-    out.push_back(d.value());
-  }
-  return out;
-}
-
 /// The element count of a 1-D (or scalar) operand type, if static.
 std::optional<int64_t> staticLength(const Type &t) {
   if (!t.isRanked()) return std::nullopt;

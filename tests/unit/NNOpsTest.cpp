@@ -9,26 +9,17 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include "tests/unit/TensorTestUtil.h"
 
 using namespace ternc;
 
 namespace {
 
-Tensor make(DType dt, std::vector<int64_t> shape, const std::vector<double> &values) {
-  Tensor t(dt, std::move(shape));
-  EXPECT_EQ(t.numElements(), int64_t(values.size()));
-  for (size_t i = 0; i < values.size(); ++i) t.setDouble(int64_t(i), values[i]);
-  return t;
-}
+using testutil::make;
+using testutil::valuesOf;
 
 Tensor f32(std::vector<int64_t> shape, const std::vector<double> &values) {
   return make(DType::F32, std::move(shape), values);
-}
-
-std::vector<double> valuesOf(const Tensor &t) {
-  std::vector<double> v;
-  for (int64_t i = 0; i < t.numElements(); ++i) v.push_back(t.getDouble(i));
-  return v;
 }
 
 /// Builds one op over fresh graph arguments typed like `inputs` (an invalid

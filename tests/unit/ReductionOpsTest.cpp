@@ -9,19 +9,15 @@
 
 #include <cmath>
 #include <limits>
+#include "tests/unit/TensorTestUtil.h"
 
 namespace ternc {
 namespace {
 
+using testutil::make;
+
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
-
-Tensor make(DType dt, std::vector<int64_t> shape, const std::vector<double> &values) {
-  Tensor t(dt, std::move(shape));
-  EXPECT_EQ(t.numElements(), int64_t(values.size()));
-  for (size_t i = 0; i < values.size(); ++i) t.setDouble(int64_t(i), values[i]);
-  return t;
-}
 
 Type typeOf(const Tensor &t) { return Type(t.dtype(), std::vector<Dim>(t.shape().begin(), t.shape().end())); }
 

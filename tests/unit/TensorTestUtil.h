@@ -1,0 +1,35 @@
+// TensorTestUtil: small tensor builders shared by the op unit tests.
+#pragma once
+
+#include "ir/Tensor.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace ternc::testutil {
+
+/// A tensor of `dt` holding `values` (converted with Tensor::setDouble).
+inline Tensor make(DType dt, std::vector<int64_t> shape, const std::vector<double> &values) {
+  Tensor t(dt, std::move(shape));
+  EXPECT_EQ(t.numElements(), int64_t(values.size()));
+  for (size_t i = 0; i < values.size(); ++i) t.setDouble(int64_t(i), values[i]);
+  return t;
+}
+
+/// A tensor of `dt` holding integer `values` exactly (Tensor::setInt).
+inline Tensor makeInt(DType dt, std::vector<int64_t> shape, const std::vector<int64_t> &values) {
+  Tensor t(dt, std::move(shape));
+  EXPECT_EQ(t.numElements(), int64_t(values.size()));
+  for (size_t i = 0; i < values.size(); ++i) t.setInt(int64_t(i), values[i]);
+  return t;
+}
+
+/// All elements as doubles.
+inline std::vector<double> valuesOf(const Tensor &t) {
+  std::vector<double> v;
+  for (int64_t i = 0; i < t.numElements(); ++i) v.push_back(t.getDouble(i));
+  return v;
+}
+
+} // namespace ternc::testutil
