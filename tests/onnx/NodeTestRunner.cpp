@@ -5,6 +5,8 @@
 #include "frontend/onnx/OnnxImporter.h"
 #include "frontend/onnx/OnnxOpsets.h"
 #include "ir/Error.h"
+#include "ir/Parser.h"
+#include "ir/Printer.h"
 #include "tests/onnx/NodeTestBackend.h"
 
 #include <CLI/CLI.hpp>
@@ -129,6 +131,15 @@ Outcome runCase(const CaseInfo &c, nodetest::NodeTestBackend &backend, const fs:
     } catch (const UnsupportedError &e) {
       return {Status::Unsupported, oneLine(e.what())};
     }
+    // Every imported model must survive the text form: printing what was
+    // parsed gives the same text byte for byte, and the case then runs on
+    // the re-parsed module.
+    PrintOptions hex;
+    hex.weights = WeightMode::Hex;
+    std::string text = printModule(*module, hex);
+    std::unique_ptr<Module> reparsed = parseModule(text, c.name + ".tir");
+    if (printModule(*reparsed, hex) != text) return {Status::Fail, "the IR text form does not round-trip"};
+    module = std::move(reparsed);
     fs::path data = c.dir / "test_data_set_0";
     std::vector<Tensor> inputs, expected;
     for (const auto &p : numberedFiles(data, "input")) inputs.push_back(readTensorProtoFile(p.string()));
