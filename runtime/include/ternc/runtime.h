@@ -1,0 +1,112 @@
+/* runtime.h: the C ABI between a compiled ternc model and the ternc runtime.
+ *
+ * Code generation (codegen/) emits, for each entry graph, one `ternc_model`
+ * descriptor and its `run` function; the runtime (runtime/) supplies the
+ * context (thread pool, profiling, errors), tensor files, and main() for
+ * executables. Everything here is plain C so that a model can be linked
+ * into any C or C++ program (`--emit=lib`). */
+#ifndef TERNC_RUNTIME_H
+#define TERNC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TERNC_ABI_VERSION 1
+
+/* Element types, in the order of ternc::DType (ir/Type.h). */
+typedef enum ternc_dtype {
+  TERNC_F64 = 0, TERNC_F32, TERNC_F16, TERNC_BF16, TERNC_I8, TERNC_I16, TERNC_I32, TERNC_I64,
+  TERNC_U8, TERNC_U16, TERNC_U32, TERNC_U64, TERNC_BOOL, TERNC_TERN
+} ternc_dtype;
+
+/* One term of a polynomial dim: coeff * symbols[factors[0]] * ... */
+typedef struct ternc_dim_term {
+  int64_t coeff;
+  int32_t num_factors; /* 0..4 */
+  int32_t factors[4];  /* indices into ternc_model.symbols */
+} ternc_dim_term;
+
+/* A dimension: static (num_terms == 0, the size is `value`) or a polynomial
+ * over the model's symbols (`past+seq`, `batch*seq`). */
+typedef struct ternc_dim {
+  int64_t value;
+  int32_t num_terms;
+  const ternc_dim_term *terms;
+} ternc_dim;
+
+typedef struct ternc_tensor_info {
+  const char *name;
+  int32_t dtype; /* ternc_dtype */
+  int32_t rank;
+  const ternc_dim *dims;
+} ternc_tensor_info;
+
+/* Runtime state for running models: thread pool, profile counters, the
+ * last error. Created by the host; passed to every generated function. */
+typedef struct ternc_context ternc_context;
+
+/* One compiled entry graph. */
+typedef struct ternc_model {
+  uint32_t abi_version; /* TERNC_ABI_VERSION */
+  const char *name;
+  int32_t num_symbols;
+  const char *const *symbols;
+  int32_t num_inputs;
+  const ternc_tensor_info *inputs;
+  int32_t num_outputs;
+  const ternc_tensor_info *outputs;
+  /* Scratch bytes `run` needs for these symbol values (64-byte aligned). */
+  uint64_t (*arena_bytes)(const int64_t *symbols);
+  /* Runs the graph on inputs (one pointer per input, dense row-major) into
+   * caller-allocated outputs, sized from the output dims. Returns 0, or
+   * non-zero after ternc_set_error(). */
+  int32_t (*run)(ternc_context *ctx, const int64_t *symbols, const void *const *inputs, void *const *outputs,
+                 void *arena);
+  /* Kernel names for --profile, indexed by the ids passed to
+   * ternc_profile_begin/end. */
+  int32_t num_kernels;
+  const char *const *kernel_names;
+} ternc_model;
+
+/* ---- Used by generated code ---------------------------------------------- */
+
+/* fn(arg, begin, end) over [0, n) split into contiguous chunks of at least
+ * `grain` items across the context's threads; returns when all are done. */
+typedef void (*ternc_task_fn)(void *arg, int64_t begin, int64_t end);
+void ternc_parallel_for(ternc_context *ctx, int64_t n, int64_t grain, ternc_task_fn fn, void *arg);
+int32_t ternc_num_threads(const ternc_context *ctx);
+/* Time attribution for --profile (no-ops unless profiling is on). */
+void ternc_profile_begin(ternc_context *ctx, int32_t kernel);
+void ternc_profile_end(ternc_context *ctx, int32_t kernel);
+/* Records an error message for the host (e.g. an index out of bounds). */
+void ternc_set_error(ternc_context *ctx, const char *message);
+
+/* ---- Used by hosts ---------------------------------------------------------- */
+
+/* threads <= 0: the number of cores available to the process. */
+ternc_context *ternc_context_create(int32_t threads);
+void ternc_context_destroy(ternc_context *ctx);
+const char *ternc_last_error(const ternc_context *ctx);
+void ternc_set_profiling(ternc_context *ctx, int32_t on);
+/* Per-kernel accumulated nanoseconds and call counts since the last reset. */
+void ternc_profile_read(const ternc_context *ctx, int32_t kernel, uint64_t *nanos, uint64_t *calls);
+void ternc_profile_reset(ternc_context *ctx);
+
+/* Evaluates a dim for given symbol values. */
+int64_t ternc_dim_value(const ternc_dim *dim, const int64_t *symbols);
+size_t ternc_dtype_size(int32_t dtype);
+
+/* The main() of a compiled executable: the `ternc run` contract
+ * (--input NAME=PATH ... --output-dir DIR, --info, --bench N, --profile,
+ * --threads N). Returns the process exit code. */
+int ternc_main(const ternc_model *model, int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERNC_RUNTIME_H */
