@@ -6,6 +6,7 @@
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
 #include "ir/OpRegistry.h"
+#include "tests/unit/TensorTestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -15,6 +16,8 @@
 
 namespace ternc {
 namespace {
+
+using testutil::errorOf;
 
 /// Storage of the last tensor TestInterpRecord produced, and whether it was
 /// already freed when TestInterpCheckFreed ran.
@@ -74,16 +77,6 @@ Tensor filled(std::vector<int64_t> shape, float start) {
 }
 
 Dim sym(const char *s) { return Dim::symbol(s); }
-
-template <typename F> std::string errorOf(F &&f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error was thrown";
-  return "";
-}
 
 class InterpreterTest : public ::testing::Test {
 protected:

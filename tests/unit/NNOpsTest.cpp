@@ -15,6 +15,8 @@ using namespace ternc;
 
 namespace {
 
+using testutil::errorOf;
+
 using testutil::make;
 using testutil::valuesOf;
 
@@ -80,13 +82,6 @@ void expectNear(const std::vector<double> &got, const std::vector<double> &want,
 }
 
 /// Runs `f` and returns the Error message it throws ("" if none).
-template <typename F> std::string errorOf(F &&f) {
-  try {
-    f();
-  } catch (const Error &e) { return e.what(); }
-  return "";
-}
-
 // ---------------------------------------------------------------------------
 // MatMul
 // ---------------------------------------------------------------------------

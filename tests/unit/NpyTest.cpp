@@ -3,6 +3,7 @@
 // errors for files ternc cannot or must not read.
 #include "ir/Error.h"
 #include "ir/Npy.h"
+#include "tests/unit/TensorTestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -12,6 +13,8 @@
 
 namespace ternc {
 namespace {
+
+using testutil::errorOf;
 
 namespace fs = std::filesystem;
 
@@ -43,17 +46,6 @@ protected:
     bytes += header + data;
     std::ofstream(path(name), std::ios::binary) << bytes;
     return path(name);
-  }
-
-  /// The message of the Error `f` throws (fails the test if none).
-  template <typename F> std::string errorOf(F &&f) {
-    try {
-      f();
-    } catch (const Error &e) {
-      return e.what();
-    }
-    ADD_FAILURE() << "no error was thrown";
-    return "";
   }
 
   fs::path dir_;

@@ -1,10 +1,13 @@
-// TensorTestUtil: small tensor builders shared by the op unit tests.
+// TensorTestUtil: tensor builders and error capture shared by the unit tests.
 #pragma once
 
+#include "ir/Error.h"
 #include "ir/Tensor.h"
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <string>
 #include <vector>
 
 namespace ternc::testutil {
@@ -30,6 +33,16 @@ inline std::vector<double> valuesOf(const Tensor &t) {
   std::vector<double> v;
   for (int64_t i = 0; i < t.numElements(); ++i) v.push_back(t.getDouble(i));
   return v;
+}
+
+/// The message of the ternc::Error that `f` throws, or "<no error>".
+inline std::string errorOf(const std::function<void()> &f) {
+  try {
+    f();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "<no error>";
 }
 
 } // namespace ternc::testutil

@@ -6,6 +6,7 @@
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "tests/unit/TensorTestUtil.h"
 
 #include <gtest/gtest.h>
 
@@ -18,6 +19,8 @@
 
 namespace ternc {
 namespace {
+
+using testutil::errorOf;
 
 namespace fs = std::filesystem;
 
@@ -99,15 +102,6 @@ Tensor filled(DType dt, std::vector<int64_t> shape, double start) {
   Tensor t(dt, std::move(shape));
   for (int64_t i = 0; i < t.numElements(); ++i) t.setDouble(i, start + double(i % 97));
   return t;
-}
-
-std::string errorOf(const std::function<void()> &f) {
-  try {
-    f();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 std::string parseError(const std::string &text) {
