@@ -15,6 +15,7 @@ namespace ternc {
 namespace {
 
 using testutil::make;
+using testutil::expectValues;
 using testutil::makeInt;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -47,19 +48,6 @@ Tensor run(std::string_view name, const std::vector<Tensor> &inputs, Attrs attrs
   EXPECT_EQ(out.size(), 1u);
   EXPECT_EQ(one.op->result(0)->type(), typeOf(out[0])) << "eval disagrees with inference for " << name;
   return out[0];
-}
-
-void expectValues(const Tensor &t, DType dt, const std::vector<int64_t> &shape, const std::vector<double> &want,
-                  double tol = 0) {
-  ASSERT_EQ(t.dtype(), dt) << dtypeName(t.dtype());
-  ASSERT_EQ(t.shape(), shape);
-  ASSERT_EQ(t.numElements(), int64_t(want.size()));
-  for (size_t i = 0; i < want.size(); ++i) {
-    double got = t.getDouble(int64_t(i));
-    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got)) << "element " << i << " is " << got;
-    else if (std::isinf(want[i])) EXPECT_EQ(got, want[i]) << "element " << i;
-    else EXPECT_NEAR(got, want[i], tol * std::max(1.0, std::abs(want[i]))) << "element " << i;
-  }
 }
 
 void expectInts(const Tensor &t, DType dt, const std::vector<int64_t> &shape, const std::vector<int64_t> &want) {

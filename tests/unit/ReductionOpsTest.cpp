@@ -15,6 +15,7 @@ namespace ternc {
 namespace {
 
 using testutil::make;
+using testutil::expectValues;
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 const double kInf = std::numeric_limits<double>::infinity();
@@ -47,17 +48,6 @@ Tensor run(std::string_view name, const Tensor &x, Attrs attrs, std::optional<Te
   EXPECT_EQ(out.size(), 1u);
   EXPECT_EQ(op->result(0)->type(), typeOf(out[0])) << "eval disagrees with inference for " << name;
   return out[0];
-}
-
-void expectValues(const Tensor &t, DType dt, const std::vector<int64_t> &shape, const std::vector<double> &want) {
-  ASSERT_EQ(t.dtype(), dt) << dtypeName(t.dtype());
-  ASSERT_EQ(t.shape(), shape);
-  ASSERT_EQ(t.numElements(), int64_t(want.size()));
-  for (size_t i = 0; i < want.size(); ++i) {
-    double got = t.getDouble(int64_t(i));
-    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got)) << "element " << i << " is " << got;
-    else EXPECT_DOUBLE_EQ(got, want[i]) << "element " << i;
-  }
 }
 
 /// The ONNX reduce examples' data, shape [3, 2, 2].
