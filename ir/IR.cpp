@@ -137,6 +137,14 @@ void Op::inferTypes() {
 // Graph
 // ---------------------------------------------------------------------------
 
+void Graph::eraseArgument(size_t i) {
+  if (i >= args_.size()) fail("graph {}: no argument {}", name_, i);
+  const Value *v = args_[i].get();
+  auto uses = useCounts();
+  if (uses.count(v) && uses.at(v) > 0) fail("graph {}: argument %{} is still used", name_, v->name());
+  args_.erase(args_.begin() + long(i));
+}
+
 Value *Graph::addArgument(std::string name, Type type) {
   auto v = std::make_unique<Value>();
   v->kind_ = Value::Kind::Argument;

@@ -159,6 +159,8 @@ public:
   Value *addArgument(std::string name, Type type);
   const std::vector<std::unique_ptr<Value>> &arguments() const { return args_; }
   Value *argument(size_t i) const { return args_[i].get(); }
+  /// Removes an argument; it must be unused.
+  void eraseArgument(size_t i);
 
   /// Creates an op at the end (or before `before`). Throws Error if no op
   /// of that name is registered. Results are added by the caller.

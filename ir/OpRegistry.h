@@ -94,7 +94,15 @@ struct OpDef {
   bool pure = true;
   /// Attributes not in `attrs` are rejected by the verifier unless true.
   bool openAttrs = false;
+  /// True if each result element is a function of the operand elements at
+  /// the same index under numpy broadcasting (Add, Exp, Where, Cast, ...).
+  bool elementwise = false;
 };
+
+/// Annotation attributes (`mem.slot`, any name with a '.') are allowed on
+/// every op: passes record analysis results in them (plan-memory) without
+/// changing the op's schema. Passes that rewrite an op may drop them.
+inline bool isAnnotationAttr(std::string_view name) { return name.find('.') != std::string_view::npos; }
 
 /// The registry of all op definitions.
 class OpRegistry {

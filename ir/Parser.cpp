@@ -664,7 +664,7 @@ private:
       const AttrSpec *spec = nullptr;
       for (const auto &s : def.attrs)
         if (s.name == name) spec = &s;
-      if (!spec && !def.openAttrs) errorAt(nameLoc, fmt::format("{} has no attribute '{}'", def.name, name));
+      if (!spec && !def.openAttrs && !isAnnotationAttr(name)) errorAt(nameLoc, fmt::format("{} has no attribute '{}'", def.name, name));
       expectPunct("=");
       Loc valueLoc = here();
       AttrValue v = parseAttrValue(spec ? std::optional<AttrKind>(spec->kind) : std::nullopt);

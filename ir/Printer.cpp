@@ -95,46 +95,6 @@ std::string valueRef(const Value *v) {
   return (v->kind() == Value::Kind::Constant ? "@" : "%") + quoteIdentifierIfNeeded(v->name());
 }
 
-/// Writes a file through a temporary file in the same folder and a rename,
-/// so that readers never see a half-written file and a failure leaves
-/// nothing behind. Mapped views of the old file stay valid (the old inode
-/// lives on while mapped), which lets a module rewrite its own weights file.
-void writeFileAtomically(const std::string &path, const std::function<void(std::FILE *)> &write) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = ::mkstemp(tmp.data());
-  if (fd < 0) fail("{}: cannot create a temporary file next to it: {}", path, std::strerror(errno));
-  ::fchmod(fd, 0644);
-  std::FILE *f = ::fdopen(fd, "wb");
-  if (!f) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    fail("{}: cannot write: {}", path, std::strerror(e));
-  }
-  auto abandon = [&](int err) {
-    std::fclose(f);
-    ::unlink(tmp.c_str());
-    fail("{}: cannot write: {}", path, std::strerror(err));
-  };
-  try {
-    write(f);
-  } catch (...) {
-    std::fclose(f);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (std::ferror(f) || std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0) abandon(errno ? errno : EIO);
-  if (std::fclose(f) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    fail("{}: cannot write: {}", path, std::strerror(e));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    fail("{}: cannot write: {}", path, std::strerror(e));
-  }
-}
 
 /// A failed fwrite sets the stream's error flag, which writeFileAtomically checks.
 void writeBytes(std::FILE *f, const void *data, size_t n) {
@@ -225,6 +185,47 @@ void printGraph(const Graph &g, std::ostream &os) {
 }
 
 } // namespace
+
+/// Writes a file through a temporary file in the same folder and a rename,
+/// so that readers never see a half-written file and a failure leaves
+/// nothing behind. Mapped views of the old file stay valid (the old inode
+/// lives on while mapped), which lets a module rewrite its own weights file.
+void writeFileAtomically(const std::string &path, const std::function<void(std::FILE *)> &write) {
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = ::mkstemp(tmp.data());
+  if (fd < 0) fail("{}: cannot create a temporary file next to it: {}", path, std::strerror(errno));
+  ::fchmod(fd, 0644);
+  std::FILE *f = ::fdopen(fd, "wb");
+  if (!f) {
+    int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    fail("{}: cannot write: {}", path, std::strerror(e));
+  }
+  auto abandon = [&](int err) {
+    std::fclose(f);
+    ::unlink(tmp.c_str());
+    fail("{}: cannot write: {}", path, std::strerror(err));
+  };
+  try {
+    write(f);
+  } catch (...) {
+    std::fclose(f);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (std::ferror(f) || std::fflush(f) != 0 || ::fsync(::fileno(f)) != 0) abandon(errno ? errno : EIO);
+  if (std::fclose(f) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    fail("{}: cannot write: {}", path, std::strerror(e));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    fail("{}: cannot write: {}", path, std::strerror(e));
+  }
+}
 
 std::string quoteIdentifierIfNeeded(const std::string &name) {
   bool plain = !name.empty();

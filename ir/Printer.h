@@ -3,6 +3,8 @@
 
 #include "ir/IR.h"
 
+#include <cstdio>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -34,6 +36,12 @@ std::string printModule(const Module &m, const PrintOptions &opts = {});
 /// inline limit go to `path + ".bin"` (also written atomically) unless
 /// `hexWeights`, which keeps everything in one file.
 void writeModuleFile(const Module &m, const std::string &path, bool hexWeights = false);
+
+/// Writes a file through a temporary file in the same folder, fsync and a
+/// rename: readers never see a partial file, and on failure (including an
+/// exception from `write`) nothing is left behind and an existing file is
+/// untouched. Throws Error naming `path`.
+void writeFileAtomically(const std::string &path, const std::function<void(std::FILE *)> &write);
 
 /// Printing of pieces, shared with diagnostics.
 std::string printAttrValue(const AttrValue &v);

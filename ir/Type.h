@@ -70,6 +70,10 @@ public:
   /// Text form: `4`, `seq`, `past+seq`, `2*batch*seq+1`, `?`.
   std::string str() const;
 
+  /// The polynomial's terms: (sorted symbol names, coefficient); an empty
+  /// name list is the constant term. Empty for 0 and for unknown dims.
+  const std::vector<std::pair<std::vector<std::string>, int64_t>> &terms() const { return terms_; }
+
 private:
   // Polynomial: sorted (monomial, coefficient) pairs, no zero coefficients.
   // A monomial is a sorted list of symbol names; the empty one is the

@@ -89,7 +89,7 @@ private:
     }
     if (def.openAttrs) return;
     for (const auto &[name, value] : op.attrs().entries()) {
-      bool known = false;
+      bool known = isAnnotationAttr(name);
       for (const auto &spec : def.attrs) known = known || spec.name == name;
       if (!known) failOp(g, op, index, fmt::format("unknown attribute '{}'", name));
     }

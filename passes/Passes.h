@@ -35,5 +35,7 @@ std::unique_ptr<Pass> createFoldConstantsPass();
 std::unique_ptr<Pass> createCommonSubexpressionEliminationPass();
 /// Removes pure ops whose results are unused, then unused constants.
 std::unique_ptr<Pass> createDeadCodeEliminationPass();
+/// Elementwise fusion, views and liveness-based arena slots (PlanMemory.h).
+std::unique_ptr<Pass> createPlanMemoryPass();
 
 } // namespace ternc

@@ -551,70 +551,76 @@ double ceilOf(double x) { return std::ceil(x); }
 } // namespace
 
 void registerElementwiseOps(OpRegistry &r) {
-  r.add(floatUnary("Sqrt", "square root", sqrtOf));
-  r.add(floatUnary("Reciprocal", "1 / x", reciprocal));
-  r.add(floatUnary("Exp", "e ^ x", expOf));
-  r.add(floatUnary("Log", "natural logarithm", logOf));
-  r.add(floatUnary("Erf", "error function", erfOf));
-  r.add(floatUnary("Tanh", "hyperbolic tangent", tanhOf));
-  r.add(floatUnary("Sigmoid", "1 / (1 + e^-x)", sigmoid));
-  r.add(floatUnary("Cos", "cosine", cosOf));
-  r.add(floatUnary("Sin", "sine", sinOf));
-  r.add(floatUnary("Floor", "rounds toward -inf", floorOf));
-  r.add(floatUnary("Ceil", "rounds toward +inf", ceilOf));
-  r.add(floatUnary("Round", "rounds to nearest, halves to even", roundHalfEven));
+  // Every op here maps operand elements to the result element at the same
+  // (broadcast) index: codegen fuses chains of them into one loop.
+  auto add = [&r](OpDef d) {
+    d.elementwise = true;
+    r.add(std::move(d));
+  };
+  add(floatUnary("Sqrt", "square root", sqrtOf));
+  add(floatUnary("Reciprocal", "1 / x", reciprocal));
+  add(floatUnary("Exp", "e ^ x", expOf));
+  add(floatUnary("Log", "natural logarithm", logOf));
+  add(floatUnary("Erf", "error function", erfOf));
+  add(floatUnary("Tanh", "hyperbolic tangent", tanhOf));
+  add(floatUnary("Sigmoid", "1 / (1 + e^-x)", sigmoid));
+  add(floatUnary("Cos", "cosine", cosOf));
+  add(floatUnary("Sin", "sine", sinOf));
+  add(floatUnary("Floor", "rounds toward -inf", floorOf));
+  add(floatUnary("Ceil", "rounds toward +inf", ceilOf));
+  add(floatUnary("Round", "rounds to nearest, halves to even", roundHalfEven));
 
-  r.add(negOp());
-  r.add(numericUnary("Abs", "|x|", Accepts::Numeric, [](auto x) {
+  add(negOp());
+  add(numericUnary("Abs", "|x|", Accepts::Numeric, [](auto x) {
     using C = decltype(x);
     if constexpr (std::is_floating_point_v<C>) return std::fabs(x);
     else if constexpr (std::is_unsigned_v<C>) return x;
     else return x < 0 ? wrapSub(C(0), x) : x;
   }));
-  r.add(numericUnary("Sign", "-1, 0 or 1 by the sign of x (NaN stays NaN)", Accepts::Numeric, [](auto x) {
+  add(numericUnary("Sign", "-1, 0 or 1 by the sign of x (NaN stays NaN)", Accepts::Numeric, [](auto x) {
     using C = decltype(x);
     if constexpr (std::is_unsigned_v<C>) return x > 0 ? C(1) : C(0);
     else return x > C(0) ? C(1) : x < C(0) ? C(-1) : x;
   }));
-  r.add(numericUnary("Relu", "max(x, 0)", Accepts::SignedNumeric, [](auto x) {
+  add(numericUnary("Relu", "max(x, 0)", Accepts::SignedNumeric, [](auto x) {
     using C = decltype(x);
     if constexpr (std::is_unsigned_v<C>) return x;  // not reached: the infer rejects unsigned
     else return x < C(0) ? C(0) : x;
   }));
-  r.add(numericUnary("Not", "logical not", Accepts::Bool, [](auto x) { return x == 0; }));
-  r.add(identityOp());
+  add(numericUnary("Not", "logical not", Accepts::Bool, [](auto x) { return x == 0; }));
+  add(identityOp());
 
-  r.add(broadcastOp("Add", "a + b with broadcasting", Accepts::Numeric, false, dimAdd,
+  add(broadcastOp("Add", "a + b with broadcasting", Accepts::Numeric, false, dimAdd,
                     [](auto a, auto b) { return wrapAdd(a, b); }));
-  r.add(broadcastOp("Sub", "a - b with broadcasting", Accepts::Numeric, false, dimSub,
+  add(broadcastOp("Sub", "a - b with broadcasting", Accepts::Numeric, false, dimSub,
                     [](auto a, auto b) { return wrapSub(a, b); }));
-  r.add(broadcastOp("Mul", "a * b with broadcasting", Accepts::Numeric, false, dimMul,
+  add(broadcastOp("Mul", "a * b with broadcasting", Accepts::Numeric, false, dimMul,
                     [](auto a, auto b) { return wrapMul(a, b); }));
-  r.add(divOp());
-  r.add(powOp());
-  r.add(broadcastOp("Equal", "a == b with broadcasting", Accepts::NumericOrBool, true, dimEqual,
+  add(divOp());
+  add(powOp());
+  add(broadcastOp("Equal", "a == b with broadcasting", Accepts::NumericOrBool, true, dimEqual,
                     [](auto a, auto b) { return a == b; }));
-  r.add(broadcastOp("Less", "a < b with broadcasting", Accepts::Numeric, true, nullptr,
+  add(broadcastOp("Less", "a < b with broadcasting", Accepts::Numeric, true, nullptr,
                     [](auto a, auto b) { return a < b; }));
-  r.add(broadcastOp("Greater", "a > b with broadcasting", Accepts::Numeric, true, nullptr,
+  add(broadcastOp("Greater", "a > b with broadcasting", Accepts::Numeric, true, nullptr,
                     [](auto a, auto b) { return a > b; }));
-  r.add(broadcastOp("LessOrEqual", "a <= b with broadcasting", Accepts::Numeric, true, nullptr,
+  add(broadcastOp("LessOrEqual", "a <= b with broadcasting", Accepts::Numeric, true, nullptr,
                     [](auto a, auto b) { return a <= b; }));
-  r.add(broadcastOp("GreaterOrEqual", "a >= b with broadcasting", Accepts::Numeric, true, nullptr,
+  add(broadcastOp("GreaterOrEqual", "a >= b with broadcasting", Accepts::Numeric, true, nullptr,
                     [](auto a, auto b) { return a >= b; }));
-  r.add(broadcastOp("And", "logical and with broadcasting", Accepts::Bool, true, nullptr,
+  add(broadcastOp("And", "logical and with broadcasting", Accepts::Bool, true, nullptr,
                     [](auto a, auto b) { return a != 0 && b != 0; }));
-  r.add(broadcastOp("Or", "logical or with broadcasting", Accepts::Bool, true, nullptr,
+  add(broadcastOp("Or", "logical or with broadcasting", Accepts::Bool, true, nullptr,
                     [](auto a, auto b) { return a != 0 || b != 0; }));
 
-  r.add(variadicOp("Min", "elementwise minimum of 1..N operands with broadcasting", dimMin,
+  add(variadicOp("Min", "elementwise minimum of 1..N operands with broadcasting", dimMin,
                    [](auto a, auto b) { return b < a ? b : a; }));
-  r.add(variadicOp("Max", "elementwise maximum of 1..N operands with broadcasting", dimMax,
+  add(variadicOp("Max", "elementwise maximum of 1..N operands with broadcasting", dimMax,
                    [](auto a, auto b) { return a < b ? b : a; }));
-  r.add(whereOp());
-  r.add(clipOp());
-  r.add(castOp());
-  r.add(castLikeOp());
+  add(whereOp());
+  add(clipOp());
+  add(castOp());
+  add(castLikeOp());
 }
 
 } // namespace ternc

@@ -2,6 +2,8 @@
 // and dtype dispatch — so that each op family states only its own semantics.
 #pragma once
 
+#include <algorithm>
+
 #include "ir/Error.h"
 #include "ir/OpRegistry.h"
 
@@ -87,5 +89,29 @@ std::optional<std::vector<int64_t>> staticInts(const InferContext &ctx, size_t i
 /// `outDType` (or the first input's when nullopt), dims are the broadcast
 /// of all present inputs, unranked if any input is unranked.
 void inferBroadcast(InferContext &ctx, std::optional<DType> outDType = std::nullopt);
+
+/// One axis of a slice, resolved against a concrete dim size: the first
+/// index read and the number of elements.
+struct SliceAxis {
+  int64_t start = 0, count = 0;
+};
+
+/// ONNX Slice clamping: negative start/end count from the back; for a
+/// positive step both clamp to [0, dim], for a negative step start clamps
+/// to [0, dim-1] and end to [-1, dim-1].
+inline SliceAxis resolveSlice(int64_t start, int64_t end, int64_t step, int64_t dim) {
+  if (start < 0) start += dim;
+  if (end < 0) end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+  } else {
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+  }
+  int64_t span = end - start;
+  int64_t count = step > 0 ? (span + step - 1) / step : (span + step + 1) / step;
+  return {start, std::max<int64_t>(count, 0)};
+}
 
 } // namespace ternc::ops

@@ -654,30 +654,6 @@ std::vector<Tensor> evalConcat(EvalContext &ctx) {
 // Slice
 // ---------------------------------------------------------------------------
 
-/// One axis of a slice, resolved against a concrete dim size: the first
-/// index read and the number of elements.
-struct SliceAxis {
-  int64_t start = 0, count = 0;
-};
-
-/// ONNX Slice clamping: negative start/end count from the back; for a
-/// positive step both clamp to [0, dim], for a negative step start clamps
-/// to [0, dim-1] and end to [-1, dim-1].
-SliceAxis resolveSlice(int64_t start, int64_t end, int64_t step, int64_t dim) {
-  if (start < 0) start += dim;
-  if (end < 0) end += dim;
-  if (step > 0) {
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-  } else {
-    start = std::clamp<int64_t>(start, 0, dim - 1);
-    end = std::clamp<int64_t>(end, -1, dim - 1);
-  }
-  int64_t span = end - start;
-  int64_t count = step > 0 ? (span + step - 1) / step : (span + step + 1) / step;
-  return {start, std::max<int64_t>(count, 0)};
-}
-
 /// Values at least this large stand for "to the end" (exporters write
 /// INT64_MAX or INT32_MAX); no real dim is that long.
 constexpr int64_t kSliceInfinity = int64_t(1) << 31;

@@ -20,6 +20,10 @@ void addOptCommand(CLI::App &app);
 void addRunCommand(CLI::App &app);
 /// `ternc ops` and `ternc passes`: list the op table and the passes.
 void addListCommands(CLI::App &app);
+/// `ternc compile MODEL -o OUT`: compile to an executable, object, library, ...
+void addCompileCommand(CLI::App &app);
+/// `ternc targets`: list the registered targets.
+void addTargetsCommand(CLI::App &app);
 
 /// A subcommand with `--help` and `--version` like the top level.
 CLI::App *addSubcommand(CLI::App &app, const std::string &name, const std::string &description);
@@ -34,6 +38,9 @@ void runPasses(Module &m, const PassOptions &opts);
 /// Loads a model by its extension: `.onnx` (imported) or `.tir` (parsed),
 /// and verifies it.
 std::unique_ptr<Module> loadModel(const std::string &path);
+
+/// Reads a tensor from `.npy` or ONNX TensorProto `.pb`.
+Tensor readTensorFile(const std::string &path);
 
 /// Writes `m` to `outPath` (a .tir, large constants in `outPath.bin` unless
 /// `hexWeights`) or, if `outPath` is empty, prints it to stdout with large

@@ -3,6 +3,7 @@
 
 #include "frontend/onnx/OnnxImporter.h"
 #include "ir/Error.h"
+#include "ir/Npy.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
@@ -34,6 +35,13 @@ void emitModule(const Module &m, const std::string &outPath, bool hexWeights, bo
   printModule(m, std::cout, print);
   std::cout.flush();
   if (!std::cout) fail("cannot write to standard output");
+}
+
+Tensor readTensorFile(const std::string &path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  if (ext == ".npy") return readNpy(path);
+  if (ext == ".pb") return readTensorProtoFile(path);
+  fail("{}: unknown tensor file format '{}' (expected .npy or ONNX TensorProto .pb)", path, ext);
 }
 
 } // namespace ternc

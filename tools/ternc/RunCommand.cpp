@@ -41,12 +41,6 @@ const Graph &chooseGraph(const Module &m, const std::string &model, const std::s
   return *m.graphs().front();
 }
 
-Tensor readTensorFile(const std::string &path) {
-  std::string ext = fs::path(path).extension().string();
-  if (ext == ".npy") return readNpy(path);
-  if (ext == ".pb") return readTensorProtoFile(path);
-  fail("{}: unknown tensor file format '{}' (expected .npy or ONNX TensorProto .pb)", path, ext);
-}
 
 /// Reads every `--input NAME=PATH` and checks that they name the graph's
 /// arguments exactly once each.

@@ -39,7 +39,9 @@ int main(int argc, char **argv) {
   ternc::addImportCommand(app);
   ternc::addOptCommand(app);
   ternc::addRunCommand(app);
+  ternc::addCompileCommand(app);
   ternc::addListCommands(app);
+  ternc::addTargetsCommand(app);
   try {
     // CLI11 would report a mistyped command as "A subcommand is required".
     if (argc > 1 && argv[1][0] != '-') {

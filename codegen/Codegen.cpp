@@ -1,0 +1,260 @@
+// Codegen: the LLVM side of `ternc compile` — target machine, kernel
+// bitcode linking, lowering, the optimization pipeline, and emission of
+// objects, executables and static libraries.
+#include "codegen/Codegen.h"
+
+#include "codegen/GraphLowering.h"
+#include "ir/Error.h"
+#include "ir/Printer.h"
+
+#include <llvm/Bitcode/BitcodeReader.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Linker/Linker.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/Archive.h>
+#include <llvm/Object/ArchiveWriter.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/Program.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace ternc {
+
+namespace {
+
+void initializeLLVM() {
+  static bool done = [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    llvm::InitializeAllAsmParsers();
+    return true;
+  }();
+  (void)done;
+}
+
+std::string readWholeFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot read", path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// A temporary directory removed when it goes out of scope.
+class TempDir {
+public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ternc-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) fail("cannot create a temporary directory: {}", std::strerror(errno));
+    path_ = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string &name) const { return (std::filesystem::path(path_) / name).string(); }
+
+private:
+  std::string path_;
+};
+
+} // namespace
+
+CodegenSession::CodegenSession(const Target &target, CodegenOptions opts)
+    : target_(target), opts_(std::move(opts)), ctx_(std::make_unique<llvm::LLVMContext>()) {
+  initializeLLVM();
+  cpu_ = target_.selectCpu(opts_.cpu);
+  std::string err;
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(target_.triple(), err);
+  if (!t) fail("LLVM has no backend for {}: {}", target_.triple(), err);
+  llvm::TargetOptions to;
+  auto level = opts_.optLevel <= 0   ? llvm::CodeGenOpt::None
+               : opts_.optLevel == 1 ? llvm::CodeGenOpt::Less
+               : opts_.optLevel == 2 ? llvm::CodeGenOpt::Default
+                                     : llvm::CodeGenOpt::Aggressive;
+  tm_.reset(t->createTargetMachine(target_.triple(), cpu_.cpu, cpu_.features, to, llvm::Reloc::PIC_, std::nullopt,
+                                   level));
+  if (!tm_) fail("cannot create an LLVM target machine for {} (cpu {})", target_.triple(), cpu_.cpu);
+}
+
+CodegenSession::~CodegenSession() = default;
+
+llvm::Module &CodegenSession::module() {
+  if (!module_) fail("internal: no module lowered");
+  return *module_;
+}
+
+void CodegenSession::lower(const Module &m) {
+  module_ = std::make_unique<llvm::Module>(opts_.symbolPrefix, *ctx_);
+  module_->setSourceFileName(opts_.symbolPrefix);
+  module_->setTargetTriple(target_.triple());
+  module_->setDataLayout(tm_->createDataLayout());
+
+  // The kernel library first, so that lowering can call its functions.
+  std::string_view bc = target_.kernelBitcode();
+  auto kernels = llvm::parseBitcodeFile(llvm::MemoryBufferRef(llvm::StringRef(bc.data(), bc.size()), "kernels"), *ctx_);
+  if (!kernels) fail("target {}: its kernel bitcode does not load: {}", target_.name(), llvm::toString(kernels.takeError()));
+  (*kernels)->setTargetTriple(target_.triple());
+  (*kernels)->setDataLayout(module_->getDataLayout());
+  if (llvm::Linker::linkModules(*module_, std::move(*kernels))) fail("target {}: linking its kernels failed", target_.name());
+
+  codegen::ModuleGlobals globals(*module_);
+  std::vector<llvm::GlobalVariable *> descriptors;
+  for (const auto &g : m.graphs()) descriptors.push_back(codegen::lowerGraph(*module_, *g, opts_.symbolPrefix, globals));
+  if (descriptors.empty()) fail("the module has no graph to compile");
+
+  llvm::IRBuilder<> b(*ctx_);
+  auto *ptrTy = llvm::PointerType::get(*ctx_, 0);
+  if (opts_.withMain) {
+    auto mainFn = llvm::FunctionType::get(b.getInt32Ty(), {b.getInt32Ty(), ptrTy}, false);
+    auto *f = llvm::Function::Create(mainFn, llvm::Function::ExternalLinkage, "main", *module_);
+    b.SetInsertPoint(llvm::BasicBlock::Create(*ctx_, "entry", f));
+    llvm::FunctionCallee tm = module_->getOrInsertFunction(
+        "ternc_main", llvm::FunctionType::get(b.getInt32Ty(), {ptrTy, b.getInt32Ty(), ptrTy}, false));
+    b.CreateRet(b.CreateCall(tm, {descriptors.front(), f->getArg(0), f->getArg(1)}));
+  }
+
+  // Only the descriptors (and main) are exported; everything else,
+  // including unused kernels, is internal so the optimizer can drop it.
+  for (llvm::Function &f : *module_) {
+    if (f.isDeclaration()) continue;
+    if (f.getName() != "main") f.setLinkage(llvm::GlobalValue::InternalLinkage);
+    f.removeFnAttr(llvm::Attribute::OptimizeNone);
+    f.removeFnAttr(llvm::Attribute::NoInline);
+    f.addFnAttr("target-cpu", cpu_.cpu);
+    f.addFnAttr("tune-cpu", cpu_.cpu);
+    f.addFnAttr("target-features", tm_->getTargetFeatureString());
+    // No C++ exceptions anywhere in generated code.
+    f.addFnAttr(llvm::Attribute::NoUnwind);
+  }
+  for (llvm::GlobalVariable &gv : module_->globals())
+    if (!gv.isDeclaration() && std::find(descriptors.begin(), descriptors.end(), &gv) == descriptors.end())
+      gv.setLinkage(llvm::GlobalValue::PrivateLinkage);
+
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (llvm::verifyModule(*module_, &es)) fail("internal error: generated LLVM IR is invalid: {}", es.str());
+}
+
+void CodegenSession::optimize() {
+  if (opts_.optLevel <= 0) return;
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PipelineTuningOptions pto;
+  pto.LoopVectorization = true;
+  pto.SLPVectorization = true;
+  pto.LoopUnrolling = true;
+  llvm::PassBuilder pb(tm_.get(), pto);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  auto level = opts_.optLevel == 1 ? llvm::OptimizationLevel::O1
+               : opts_.optLevel == 2 ? llvm::OptimizationLevel::O2
+                                     : llvm::OptimizationLevel::O3;
+  llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(*module_, mam);
+}
+
+std::string CodegenSession::emit(EmitKind kind) {
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  if (kind == EmitKind::LLVM) {
+    module().print(os, nullptr);
+    return os.str();
+  }
+  llvm::SmallVector<char, 0> buf;
+  llvm::raw_svector_ostream bos(buf);
+  llvm::legacy::PassManager pm;
+  auto type = kind == EmitKind::Asm ? llvm::CGFT_AssemblyFile : llvm::CGFT_ObjectFile;
+  if (tm_->addPassesToEmitFile(pm, bos, nullptr, type)) fail("LLVM cannot emit this file type for {}", target_.triple());
+  pm.run(module());
+  return std::string(buf.data(), buf.size());
+}
+
+void linkExecutable(const Target &target, const std::string &object, const std::string &outPath) {
+  LinkInfo link = target.linkInfo();
+  for (const std::string &lib : link.libraries)
+    if (!std::filesystem::exists(lib)) fail("the runtime library {} is missing (is ternc fully built?)", lib);
+  auto driver = llvm::sys::findProgramByName(link.driver);
+  if (!driver) fail("cannot find the linker driver {} (install clang-16 and lld-16)", link.driver);
+  TempDir tmp;
+  std::string obj = tmp.file("model.o"), exe = tmp.file("model"), log = tmp.file("link.log");
+  {
+    std::ofstream o(obj, std::ios::binary);
+    o.write(object.data(), std::streamsize(object.size()));
+    if (!o) fail("cannot write a temporary object file {}", obj);
+  }
+  std::vector<std::string> args = {*driver};
+  args.insert(args.end(), link.driverArgs.begin(), link.driverArgs.end());
+  args.push_back(obj);
+  args.insert(args.end(), link.libraries.begin(), link.libraries.end());
+  args.insert(args.end(), link.systemLibs.begin(), link.systemLibs.end());
+  args.insert(args.end(), {"-o", exe});
+  std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, log, log};
+  std::string errMsg;
+  int rc = llvm::sys::ExecuteAndWait(*driver, argRefs, std::nullopt, redirects, 0, 0, &errMsg);
+  if (rc != 0) {
+    std::string text;
+    try {
+      text = readWholeFile(log);
+    } catch (const Error &) {
+    }
+    fail("linking {} failed{}{}:\n{}", outPath, errMsg.empty() ? "" : ": ", errMsg, text);
+  }
+  std::string bytes = readWholeFile(exe);
+  writeFileAtomically(outPath, [&](std::FILE *f) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) fail("{}: short write", outPath);
+  });
+  std::filesystem::permissions(outPath, std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec |
+                                            std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+}
+
+void writeStaticLibrary(const Target &target, const std::string &object, const std::string &outPath) {
+  LinkInfo link = target.linkInfo();
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
+  std::vector<std::unique_ptr<llvm::object::Archive>> archives;
+  std::vector<llvm::NewArchiveMember> members;
+  std::string base = std::filesystem::path(outPath).stem().string();
+  members.emplace_back(llvm::MemoryBufferRef(llvm::StringRef(object.data(), object.size()), base + ".o"));
+  for (const std::string &lib : link.libraries) {
+    auto buf = llvm::MemoryBuffer::getFile(lib);
+    if (!buf) fail("{}: cannot read: {}", lib, buf.getError().message());
+    auto ar = llvm::object::Archive::create((*buf)->getMemBufferRef());
+    if (!ar) fail("{}: not an archive: {}", lib, llvm::toString(ar.takeError()));
+    llvm::Error err = llvm::Error::success();
+    for (const auto &child : (*ar)->children(err)) {
+      auto member = llvm::NewArchiveMember::getOldMember(child, true);
+      if (!member) fail("{}: {}", lib, llvm::toString(member.takeError()));
+      members.push_back(std::move(*member));
+    }
+    if (err) fail("{}: {}", lib, llvm::toString(std::move(err)));
+    buffers.push_back(std::move(*buf));
+    archives.push_back(std::move(*ar));
+  }
+  auto bytes = llvm::writeArchiveToBuffer(members, true, llvm::object::Archive::K_GNU, true, false);
+  if (!bytes) fail("{}: cannot build the archive: {}", outPath, llvm::toString(bytes.takeError()));
+  writeFileAtomically(outPath, [&](std::FILE *f) {
+    if (std::fwrite((*bytes)->getBufferStart(), 1, (*bytes)->getBufferSize(), f) != (*bytes)->getBufferSize())
+      fail("{}: short write", outPath);
+  });
+}
+
+} // namespace ternc

@@ -1,0 +1,158 @@
+/* Kernels.h: the portable kernel library that codegen links into every
+ * model for CPU targets, and the contract between it and codegen.
+ *
+ * The kernels are written once in C++ (codegen/kernels/*.cpp) and compiled
+ * twice: to LLVM bitcode for each CPU target when ternc is built (codegen
+ * links that bitcode into the model's module, calls the kernels with the
+ * model's shapes as constants, and LLVM inlines, unrolls and vectorizes them
+ * for the chosen CPU), and natively for the unit tests.
+ *
+ * Conventions, shared by every kernel so codegen can call them uniformly:
+ *  - Names are `tk_<kernel>_<dtype>` with ternc's dtype names (f32, f64,
+ *    f16, bf16, i8, u8, i16, u16, i32, u32, i64, u64). f16/bf16 data are
+ *    uint16_t bit patterns; they compute in f32 and round to nearest even
+ *    on store, exactly as ternc's interpreter converts (ir/Tensor.cpp).
+ *  - A kernel's work is split into independent items so codegen can spread
+ *    them over the thread pool: `void tk_K_dt(args..., int64_t begin,
+ *    int64_t end)` does items [begin, end), and `int64_t tk_K_dt_items(args...)`
+ *    (the same arguments without begin/end) says how many items there are.
+ *    Items must write disjoint outputs and should be large enough (a row, a
+ *    tile) that scheduling does not dominate. `tk_K_dt_grain(args...)` gives
+ *    the minimum items per task.
+ *  - Pointers first, then int64_t sizes and strides (in elements), then
+ *    float parameters, then begin/end. No allocation, no globals, no
+ *    exceptions, no libc calls other than the math functions below: the
+ *    code must inline and specialize when codegen passes constants.
+ *  - Scratch memory, if any, is on the stack and bounded (tiles). */
+#ifndef TERNC_CODEGEN_KERNELS_H
+#define TERNC_CODEGEN_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Scalar math, inlinable and vectorizable (no errno, no tables). ------
+ * Accurate to a few ulp over the whole f32 range, with IEEE special cases
+ * (inf, nan, overflow to inf, underflow to 0) matching libm. Codegen calls
+ * these for the elementwise ops on f32 (and on f16/bf16 via f32). */
+float tk_exp_f32(float x);
+float tk_log_f32(float x);
+float tk_tanh_f32(float x);
+float tk_sigmoid_f32(float x);
+float tk_erf_f32(float x);
+float tk_sin_f32(float x);
+float tk_cos_f32(float x);
+/* f16 / bf16 conversions used by codegen for every f16/bf16 load and store
+ * (round to nearest even, nan stays nan). */
+float tk_f16_to_f32(uint16_t h);
+uint16_t tk_f32_to_f16(float f);
+float tk_bf16_to_f32(uint16_t h);
+uint16_t tk_f32_to_bf16(float f);
+
+/* ---- Matrix multiply: C = alpha * A @ B + beta * C ----------------------
+ * A(m, k) is A[m*sam + k*sak]; B(k, n) is B[k*sbk + n*sbn]; C(m, n) is
+ * C[m*ldc + n]. beta is 0 (C is only written; its old contents may be NaN)
+ * or 1 (accumulate onto C, which codegen pre-filled with the bias).
+ * dtypes: f32, f64, i32, i64, u32, u64 (integers wrap, alpha/beta ignored
+ * except beta's 0/1 meaning). Codegen batches by calling per matrix. */
+#define TK_GEMM(dt, T)                                                                                       \
+  int64_t tk_gemm_##dt##_items(const T *A, int64_t sam, int64_t sak, const T *B, int64_t sbk, int64_t sbn,   \
+                               T *C, int64_t ldc, int64_t M, int64_t N, int64_t K, float alpha, float beta); \
+  int64_t tk_gemm_##dt##_grain(const T *A, int64_t sam, int64_t sak, const T *B, int64_t sbk, int64_t sbn,   \
+                               T *C, int64_t ldc, int64_t M, int64_t N, int64_t K, float alpha, float beta); \
+  void tk_gemm_##dt(const T *A, int64_t sam, int64_t sak, const T *B, int64_t sbk, int64_t sbn, T *C,        \
+                    int64_t ldc, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t begin,    \
+                    int64_t end);
+TK_GEMM(f32, float)
+TK_GEMM(f64, double)
+TK_GEMM(i32, int32_t)
+TK_GEMM(i64, int64_t)
+TK_GEMM(u32, uint32_t)
+TK_GEMM(u64, uint64_t)
+#undef TK_GEMM
+
+/* MatMulInteger: C(m, n) = sum_k (A(m,k) - azp[m*sazp]) * (B(k,n) - bzp[n*sbzp])
+ * as int32, A and B each u8 or i8 (dtype pair in the name: _u8u8, _u8i8,
+ * _i8u8, _i8i8). Zero points: sazp/sbzp = 0 for per-tensor, 1 for per-row
+ * (A) / per-column (B); a null zero point means 0. C is dense [M, N] with
+ * leading dimension ldc. */
+#define TK_MMI(an, at, bn, bt)                                                                              \
+  int64_t tk_matmul_integer_##an##bn##_items(const at *A, int64_t sam, int64_t sak, const bt *B, int64_t sbk, \
+                                             int64_t sbn, const at *azp, int64_t sazp, const bt *bzp,        \
+                                             int64_t sbzp, int32_t *C, int64_t ldc, int64_t M, int64_t N,    \
+                                             int64_t K);                                                     \
+  int64_t tk_matmul_integer_##an##bn##_grain(const at *A, int64_t sam, int64_t sak, const bt *B, int64_t sbk, \
+                                             int64_t sbn, const at *azp, int64_t sazp, const bt *bzp,        \
+                                             int64_t sbzp, int32_t *C, int64_t ldc, int64_t M, int64_t N,    \
+                                             int64_t K);                                                     \
+  void tk_matmul_integer_##an##bn(const at *A, int64_t sam, int64_t sak, const bt *B, int64_t sbk,           \
+                                  int64_t sbn, const at *azp, int64_t sazp, const bt *bzp, int64_t sbzp,     \
+                                  int32_t *C, int64_t ldc, int64_t M, int64_t N, int64_t K, int64_t begin,   \
+                                  int64_t end);
+TK_MMI(u8, uint8_t, u8, uint8_t)
+TK_MMI(u8, uint8_t, i8, int8_t)
+TK_MMI(i8, int8_t, u8, uint8_t)
+TK_MMI(i8, int8_t, i8, int8_t)
+#undef TK_MMI
+
+/* ---- Softmax / LogSoftmax over the middle axis of a dense [outer, n, inner]
+ * tensor (ONNX opset 13 semantics: one axis). Numerically stable (subtract
+ * the max). dtypes f32, f64, f16, bf16. x and y may not alias. */
+#define TK_SOFTMAX(name, dt, T)                                                                     \
+  int64_t tk_##name##_##dt##_items(const T *x, T *y, int64_t outer, int64_t n, int64_t inner);       \
+  int64_t tk_##name##_##dt##_grain(const T *x, T *y, int64_t outer, int64_t n, int64_t inner);       \
+  void tk_##name##_##dt(const T *x, T *y, int64_t outer, int64_t n, int64_t inner, int64_t begin, \
+                        int64_t end);
+#define TK_SOFTMAX_ALL(name)                                                                         \
+  TK_SOFTMAX(name, f32, float) TK_SOFTMAX(name, f64, double) TK_SOFTMAX(name, f16, uint16_t)         \
+  TK_SOFTMAX(name, bf16, uint16_t)
+TK_SOFTMAX_ALL(softmax)
+TK_SOFTMAX_ALL(logsoftmax)
+
+/* ---- LayerNormalization over the last n elements of each of `outer` rows
+ * of dense x: y = (x - mean) * invstd * scale + bias, invstd =
+ * 1/sqrt(var + eps) with the population variance, computed in f32 (f64 for
+ * f64). scale and bias are dense [n] (bias may be null). mean and invstd
+ * (f32 [outer], f64 for f64; each may be null) receive the statistics. */
+#define TK_LAYERNORM(dt, T, S)                                                                                  \
+  int64_t tk_layernorm_##dt##_items(const T *x, const T *scale, const T *bias, T *y, S *mean, S *invstd,       \
+                                    int64_t outer, int64_t n, float eps);                                      \
+  int64_t tk_layernorm_##dt##_grain(const T *x, const T *scale, const T *bias, T *y, S *mean, S *invstd,       \
+                                    int64_t outer, int64_t n, float eps);                                      \
+  void tk_layernorm_##dt(const T *x, const T *scale, const T *bias, T *y, S *mean, S *invstd, int64_t outer,   \
+                         int64_t n, float eps, int64_t begin, int64_t end);
+TK_LAYERNORM(f32, float, float)
+TK_LAYERNORM(f64, double, double)
+TK_LAYERNORM(f16, uint16_t, float)
+TK_LAYERNORM(bf16, uint16_t, float)
+#undef TK_LAYERNORM
+
+/* ---- Reductions over the middle axis of a dense [outer, r, inner] tensor
+ * into dense y[outer, inner]: sum, mean, max, min. r may be 0 (sum/mean
+ * give 0 and NaN as the interpreter does; max/min give the identity the
+ * interpreter gives: -inf/+inf for floats, the type's lowest/highest for
+ * integers). max/min propagate NaN. Floats accumulate in f32 (f64 for f64)
+ * with several partial sums so the loop vectorizes; integers wrap.
+ * dtypes: f32, f64, f16, bf16, i8, u8, i16, u16, i32, u32, i64, u64. */
+#define TK_REDUCE(name, dt, T)                                                                      \
+  int64_t tk_reduce_##name##_##dt##_items(const T *x, T *y, int64_t outer, int64_t r, int64_t inner); \
+  int64_t tk_reduce_##name##_##dt##_grain(const T *x, T *y, int64_t outer, int64_t r, int64_t inner); \
+  void tk_reduce_##name##_##dt(const T *x, T *y, int64_t outer, int64_t r, int64_t inner, int64_t begin, \
+                               int64_t end);
+#define TK_REDUCE_ALL(name)                                                                             \
+  TK_REDUCE(name, f32, float) TK_REDUCE(name, f64, double) TK_REDUCE(name, f16, uint16_t)               \
+  TK_REDUCE(name, bf16, uint16_t) TK_REDUCE(name, i8, int8_t) TK_REDUCE(name, u8, uint8_t)              \
+  TK_REDUCE(name, i16, int16_t) TK_REDUCE(name, u16, uint16_t) TK_REDUCE(name, i32, int32_t)            \
+  TK_REDUCE(name, u32, uint32_t) TK_REDUCE(name, i64, int64_t) TK_REDUCE(name, u64, uint64_t)
+TK_REDUCE_ALL(sum)
+TK_REDUCE_ALL(mean)
+TK_REDUCE_ALL(max)
+TK_REDUCE_ALL(min)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERNC_CODEGEN_KERNELS_H */

@@ -1,0 +1,85 @@
+// Target: the interface every hardware target implements, and the registry
+// of targets (`ternc targets`, `ternc compile --target NAME`).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ternc {
+
+/// What a target's cost models and kernels need to know about the machine.
+struct HardwareInfo {
+  int vectorBits = 0;        ///< widest vector register used by default
+  int vectorRegisters = 0;   ///< architectural vector registers
+  int64_t l1DataBytes = 0;   ///< per core
+  int64_t l2Bytes = 0;       ///< per core
+  int64_t l3Bytes = 0;       ///< shared
+  double memoryGBs = 0;      ///< sustained read bandwidth, all cores
+};
+
+/// How to turn the target's object file into an executable or library:
+/// the compiler driver used as linker and the runtime library.
+struct LinkInfo {
+  std::string driver;                  ///< e.g. "clang-16"
+  std::vector<std::string> driverArgs; ///< e.g. --target=..., -fuse-ld=lld
+  std::vector<std::string> libraries;  ///< archives linked after the object, in order
+  std::vector<std::string> systemLibs; ///< e.g. -lstdc++ -lm -lpthread
+};
+
+/// The CPU a model is compiled for: an LLVM CPU name and feature string.
+struct CpuSelection {
+  std::string cpu;       ///< LLVM CPU name, e.g. "x86-64-v3", "znver4"
+  std::string features;  ///< LLVM feature string, e.g. "+avx2,+fma"
+};
+
+/// A hardware target. Each lives in targets/<name>/ and registers itself
+/// with one line in targets/Targets.def.
+class Target {
+public:
+  virtual ~Target() = default;
+  /// `--target` name, e.g. "x86-avx2".
+  virtual std::string_view name() const = 0;
+  virtual std::string_view description() const = 0;
+  /// LLVM target triple of the generated code.
+  virtual std::string triple() const = 0;
+  /// Resolves `--cpu` ("" = the target's default, "native" = this host
+  /// when the host can run the target's code). Throws Error if unknown.
+  virtual CpuSelection selectCpu(const std::string &cpu) const = 0;
+  /// Features shown by `ternc targets`.
+  virtual std::vector<std::string> features() const = 0;
+  virtual HardwareInfo hardware() const = 0;
+  /// LLVM bitcode of the target's kernel library, linked into every model.
+  virtual std::string_view kernelBitcode() const = 0;
+  /// Passes the target runs after the cleanup pipeline and before
+  /// plan-memory (legalization: packings and tilings).
+  virtual std::vector<std::string> pipeline() const { return {}; }
+  /// How to link executables and where the runtime library is.
+  virtual LinkInfo linkInfo() const = 0;
+  /// True if this host can run the target's executables (tests use this).
+  virtual bool runsOnHost() const = 0;
+};
+
+/// The registered targets, in registration order; the first is the default.
+class TargetRegistry {
+public:
+  static TargetRegistry &global();
+  void add(std::unique_ptr<Target> t);
+  /// Null if no target has that name.
+  const Target *find(std::string_view name) const;
+  /// Throws Error listing the known targets if `name` is unknown.
+  const Target &get(std::string_view name) const;
+  const Target &defaultTarget() const;
+  const std::vector<std::unique_ptr<Target>> &all() const { return targets_; }
+
+private:
+  std::vector<std::unique_ptr<Target>> targets_;
+};
+
+/// Where the runtime libraries for `triple` live: the build tree's path
+/// compiled in, or `<dir of ternc>/../lib/ternc/<triple>/` when installed.
+std::string runtimeLibraryDir(const std::string &triple);
+
+} // namespace ternc

@@ -1,0 +1,87 @@
+// TargetSupport: host CPU detection, CPU feature checks and link settings.
+#include "targets/TargetSupport.h"
+
+#include "ir/Error.h"
+
+#include <llvm/ADT/StringMap.h>
+#include <llvm/MC/MCSubtargetInfo.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Support/Host.h>
+#include <llvm/Support/TargetSelect.h>
+
+#include <map>
+#include <memory>
+
+namespace ternc {
+
+namespace {
+
+void initializeLLVMTargets() {
+  static bool done = [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    llvm::InitializeAllAsmParsers();
+    return true;
+  }();
+  (void)done;
+}
+
+} // namespace
+
+bool hostIsX86_64() {
+#if defined(__x86_64__)
+  return true;
+#else
+  return false;
+#endif
+}
+
+CpuSelection hostCpu() {
+  CpuSelection sel;
+  sel.cpu = llvm::sys::getHostCPUName().str();
+  llvm::StringMap<bool> host;
+  llvm::sys::getHostCPUFeatures(host);
+  // Sorted so that the feature string, and so the output, is deterministic.
+  std::map<std::string, bool> sorted;
+  for (const auto &f : host) sorted[f.getKey().str()] = f.getValue();
+  for (const auto &[f, on] : sorted) sel.features += (sel.features.empty() ? "" : ",") + std::string(on ? "+" : "-") + f;
+  if (sel.cpu.empty() || sel.cpu == "generic") {
+    auto has = [&](const char *f) { return sorted.count(f) && sorted[f]; };
+    if (hostIsX86_64())
+      sel.cpu = has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512dq") ? "x86-64-v4"
+                : has("avx2") && has("fma")                                              ? "x86-64-v3"
+                                                                                         : "x86-64";
+    else
+      sel.cpu = "generic";
+  }
+  return sel;
+}
+
+void requireCpuFeatures(const std::string &triple, const CpuSelection &sel,
+                        std::initializer_list<const char *> required, std::string_view targetName) {
+  initializeLLVMTargets();
+  std::string err;
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!t) fail("LLVM has no backend for {}: {}", triple, err);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(t->createMCSubtargetInfo(triple, sel.cpu, sel.features));
+  if (!sti || !sti->isCPUStringValid(sel.cpu))
+    fail("unknown CPU '{}' for target {} (use an LLVM CPU name such as x86-64-v3 or znver4, or 'native')", sel.cpu,
+         targetName);
+  for (const char *f : required)
+    if (!sti->checkFeatures(std::string("+") + f))
+      fail("CPU '{}' lacks {}, which target {} requires", sel.cpu, f, targetName);
+}
+
+LinkInfo hostLinkInfo(const std::string &triple) {
+  std::string dir = runtimeLibraryDir(triple);
+  LinkInfo info;
+  info.driver = "clang-16";
+  info.driverArgs = {"--target=" + triple, "-fuse-ld=lld"};
+  info.libraries = {dir + "/libternc_runtime.a", dir + "/libprotobuf-lite.a"};
+  info.systemLibs = {"-lstdc++", "-lm", "-lpthread"};
+  return info;
+}
+
+} // namespace ternc

@@ -1,0 +1,50 @@
+// X86Avx2Target: x86-64 with AVX2 and FMA (x86-64-v3), the default target.
+#include "targets/Target.h"
+#include "targets/TargetSupport.h"
+
+#include "ir/Error.h"
+
+extern "C" const char ternc_kernels_x86_64_bc[];
+extern "C" const char ternc_kernels_x86_64_bc_end[];
+
+namespace ternc {
+
+namespace {
+
+class X86Avx2Target final : public Target {
+public:
+  std::string_view name() const override { return "x86-avx2"; }
+  std::string_view description() const override {
+    return "x86-64 with AVX2 and FMA (x86-64-v3 or newer; --cpu=native uses every feature of this host)";
+  }
+  std::string triple() const override { return "x86_64-pc-linux-gnu"; }
+
+  CpuSelection selectCpu(const std::string &cpu) const override {
+    CpuSelection sel = cpu == "native" ? hostCpu() : CpuSelection{cpu.empty() ? "x86-64-v3" : cpu, ""};
+    requireCpuFeatures(triple(), sel, {"avx2", "fma"}, name());
+    return sel;
+  }
+
+  std::vector<std::string> features() const override { return {"avx2", "fma", "f16c", "bmi2"}; }
+
+  HardwareInfo hardware() const override {
+    // A typical AVX2 desktop/server core; the cost models only need the
+    // orders of magnitude.
+    return {.vectorBits = 256, .vectorRegisters = 16, .l1DataBytes = 32 << 10, .l2Bytes = 1 << 20,
+            .l3Bytes = 32 << 20, .memoryGBs = 60};
+  }
+
+  std::string_view kernelBitcode() const override {
+    return {ternc_kernels_x86_64_bc, size_t(ternc_kernels_x86_64_bc_end - ternc_kernels_x86_64_bc)};
+  }
+
+  LinkInfo linkInfo() const override { return hostLinkInfo(triple()); }
+
+  bool runsOnHost() const override { return hostIsX86_64(); }
+};
+
+} // namespace
+
+std::unique_ptr<Target> createX86Avx2Target() { return std::make_unique<X86Avx2Target>(); }
+
+} // namespace ternc

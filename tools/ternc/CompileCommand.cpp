@@ -1,0 +1,207 @@
+// CompileCommand: `ternc compile MODEL -o OUT [--target] [--cpu] [--emit]`
+// and `ternc targets`. The pipeline reads top to bottom: load, bind,
+// cleanup passes, the target's passes, plan-memory, lower, optimize, emit.
+#include "tools/ternc/Commands.h"
+
+#include "codegen/Codegen.h"
+#include "ir/Error.h"
+#include "ir/Printer.h"
+#include "passes/PlanMemory.h"
+#include "targets/Target.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace ternc {
+
+namespace {
+
+struct CompileOptions {
+  std::string input;
+  std::string output;
+  std::string target;
+  std::string cpu;
+  std::string emit = "exe";
+  std::string name;
+  std::vector<std::string> binds;
+  int optLevel = 3;
+  bool stats = false;
+  PassOptions passes;
+};
+
+EmitKind parseEmit(const std::string &s) {
+  if (s == "exe") return EmitKind::Exe;
+  if (s == "obj") return EmitKind::Obj;
+  if (s == "lib") return EmitKind::Lib;
+  if (s == "llvm") return EmitKind::LLVM;
+  if (s == "asm") return EmitKind::Asm;
+  fail("--emit={}: expected exe, obj, lib, llvm, asm or tir", s);
+}
+
+/// A C identifier from the output file's name (`libbitnet.a` -> bitnet).
+std::string symbolPrefixFor(const std::string &output) {
+  std::string stem = std::filesystem::path(output).stem().string();
+  if (stem.rfind("lib", 0) == 0 && stem.size() > 3) stem = stem.substr(3);
+  std::string id;
+  for (char c : stem) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0]))) id = "model_" + id;
+  return id;
+}
+
+/// `--bind NAME=FILE`: replaces a graph input by a constant from a file, so
+/// that shapes that depend on its contents become static.
+void bindInputs(Module &m, const std::vector<std::string> &specs) {
+  for (const std::string &spec : specs) {
+    size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) fail("--bind '{}': expected NAME=FILE", spec);
+    std::string name = spec.substr(0, eq);
+    bool found = false;
+    for (const auto &g : m.graphs())
+      for (size_t i = 0; i < g->arguments().size(); ++i) {
+        Value *arg = g->argument(i);
+        if (arg->name() != name) continue;
+        Tensor t = readTensorFile(spec.substr(eq + 1));
+        if (t.dtype() != arg->type().dtype())
+          fail("--bind {}: the file holds {}, the input is {}", name, dtypeName(t.dtype()), arg->type().str());
+        Value *c = m.addConstant(name, t);
+        g->replaceAllUses(arg, c);
+        g->eraseArgument(i);
+        found = true;
+        // Shapes that depended on the input are recomputed.
+        for (const auto &op : g->ops()) op->inferTypes();
+        break;
+      }
+    if (!found) fail("--bind: no graph has an input '{}'", name);
+  }
+}
+
+void printStats(const Module &m) {
+  int64_t weightBytes = 0;
+  for (const auto &c : m.constants())
+    if (c->data.isValid()) weightBytes += int64_t(c->data.byteSize());
+  fmt::print("weights: {} bytes in {} constants\n", weightBytes, m.constants().size());
+  for (const auto &g : m.graphs()) {
+    auto peak = staticArenaBytes(*g);
+    size_t slots = readMemoryPlan(*g).size();
+    if (peak) fmt::print("graph {}: arena peak {} bytes in {} slots\n", g->name(), *peak, slots);
+    else fmt::print("graph {}: arena size depends on the symbols ({} slots)\n", g->name(), slots);
+    int64_t fused = 0, views = 0, stored = 0;
+    std::vector<std::pair<int64_t, const Value *>> sizes;
+    for (const auto &op : g->ops())
+      for (size_t i = 0; i < op->numResults(); ++i) {
+        int64_t s = slotOf(*op->result(i));
+        fused += s == kSlotFused;
+        views += s == kSlotView;
+        stored += s >= 0;
+        if (auto b = staticBytes(op->result(i)->type())) sizes.emplace_back(*b, op->result(i));
+      }
+    fmt::print("graph {}: {} tensors in the arena, {} fused into loops, {} views\n", g->name(), stored, fused, views);
+    std::stable_sort(sizes.begin(), sizes.end(), [](auto &a, auto &b) { return a.first > b.first; });
+    fmt::print("largest tensors:\n");
+    for (size_t i = 0; i < std::min<size_t>(5, sizes.size()); ++i) {
+      const Value *v = sizes[i].second;
+      int64_t s = slotOf(*v);
+      std::string where = s >= 0 ? fmt::format("slot {}", s)
+                          : s == kSlotFused ? "fused"
+                          : s == kSlotOutput ? "output"
+                          : s == kSlotView ? "view"
+                                           : "unused";
+      fmt::print("  %{:<24} {:<24} {:>12} bytes  {}\n", v->name(), v->type().str(), sizes[i].first, where);
+    }
+  }
+}
+
+void writeText(const std::string &path, const std::string &text) {
+  writeFileAtomically(path, [&](std::FILE *f) {
+    if (std::fwrite(text.data(), 1, text.size(), f) != text.size()) fail("{}: short write", path);
+  });
+}
+
+void runCompile(CompileOptions &opts) {
+  const Target &target =
+      opts.target.empty() ? TargetRegistry::global().defaultTarget() : TargetRegistry::global().get(opts.target);
+  bool tir = opts.emit == "tir";
+  EmitKind kind = tir ? EmitKind::LLVM : parseEmit(opts.emit);
+  if (opts.output.empty()) fail("compile needs -o OUT");
+  if (opts.optLevel < 0 || opts.optLevel > 3) fail("-O{}: expected 0 to 3", opts.optLevel);
+
+  std::unique_ptr<Module> m = loadModel(opts.input);
+  bindInputs(*m, opts.binds);
+
+  PassOptions passes = opts.passes;
+  if (passes.passes.empty()) {
+    passes.passes = defaultPipeline();
+    for (const std::string &p : target.pipeline()) passes.passes.push_back(p);
+  }
+  if (std::find(passes.passes.begin(), passes.passes.end(), "plan-memory") == passes.passes.end())
+    passes.passes.push_back("plan-memory");
+  PassManager pm(passes, std::cerr);
+  pm.run(*m);
+  if (pm.stopped()) return;  // --stop-after: the IR dump was the point
+  if (opts.stats) printStats(*m);
+  if (tir) {
+    writeModuleFile(*m, opts.output, false);
+    return;
+  }
+
+  CodegenOptions co;
+  co.cpu = opts.cpu;
+  co.optLevel = opts.optLevel;
+  co.symbolPrefix = opts.name.empty() ? (kind == EmitKind::Lib ? symbolPrefixFor(opts.output) : "ternc") : opts.name;
+  co.withMain = kind == EmitKind::Exe;
+  CodegenSession session(target, co);
+  session.lower(*m);
+  session.optimize();
+  switch (kind) {
+  case EmitKind::LLVM:
+  case EmitKind::Asm:
+  case EmitKind::Obj: writeText(opts.output, session.emit(kind)); break;
+  case EmitKind::Exe: linkExecutable(target, session.emit(EmitKind::Obj), opts.output); break;
+  case EmitKind::Lib: {
+    std::string object = session.emit(EmitKind::Obj);
+    std::filesystem::path header = std::filesystem::path(opts.output).replace_extension(".h");
+    writeStaticLibrary(target, object, opts.output);
+    writeText(header.string(), libraryHeader(*m, co.symbolPrefix));
+    break;
+  }
+  }
+}
+
+void listTargets() {
+  const auto &all = TargetRegistry::global().all();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const Target &t = *all[i];
+    HardwareInfo hw = t.hardware();
+    fmt::print("{}{}\n  {}\n  triple {}, default cpu {}\n  features: {}\n", t.name(), i == 0 ? " (default)" : "",
+               t.description(), t.triple(), t.selectCpu("").cpu, fmt::join(t.features(), ", "));
+    fmt::print("  hardware: {}-bit vectors x {} registers, L1d {} KiB, L2 {} KiB, L3 {} MiB, ~{} GB/s\n", hw.vectorBits,
+               hw.vectorRegisters, hw.l1DataBytes >> 10, hw.l2Bytes >> 10, hw.l3Bytes >> 20, hw.memoryGBs);
+    fmt::print("  runs on this host: {}\n", t.runsOnHost() ? "yes" : "no");
+  }
+}
+
+} // namespace
+
+void addCompileCommand(CLI::App &app) {
+  auto opts = std::make_shared<CompileOptions>();
+  CLI::App *cmd = addSubcommand(app, "compile", "Compile a model to a native executable, object or static library");
+  cmd->add_option("input", opts->input, "The model (.onnx or .tir)")->required();
+  cmd->add_option("-o,--output", opts->output, "The file to write (written atomically)")->required();
+  cmd->add_option("--target", opts->target, "Target to compile for (see `ternc targets`; default: the first)");
+  cmd->add_option("--cpu", opts->cpu, "LLVM CPU name (x86-64-v3, znver4, ...) or 'native' for this host");
+  cmd->add_option("--emit", opts->emit, "exe (default), obj, lib (static library + header), llvm, asm, or tir");
+  cmd->add_option("--name", opts->name, "Prefix of exported symbols (default: from -o for lib, 'ternc' otherwise)");
+  cmd->add_option("--bind", opts->binds, "NAME=FILE: make input NAME a constant from a .npy/.pb file (repeatable)");
+  cmd->add_option("-O", opts->optLevel, "LLVM optimization level 0-3 (default 3)");
+  cmd->add_flag("--stats", opts->stats, "Print arena peak, weight bytes and the largest tensors");
+  addPassOptions(*cmd, opts->passes);
+  cmd->callback([opts] { runCompile(*opts); });
+}
+
+void addTargetsCommand(CLI::App &app) {
+  addSubcommand(app, "targets", "List the registered targets with their features and defaults")->callback(listTargets);
+}
+
+} // namespace ternc
