@@ -195,7 +195,7 @@ int runMain(const ternc_model &model, const MainOptions &opts) {
     std::sort(sorted.begin(), sorted.end());
     size_t n = sorted.size();
     double median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    std::printf("bench: %d runs, %d threads: median %.3f ms, min %.3f ms\n", opts.bench,
+    std::printf("bench: %d runs, %d threads: median %.4f ms, min %.4f ms\n", opts.bench,
                 ternc_num_threads(ctx.get()), median, sorted.front());
   }
   if (opts.profile) {

@@ -65,7 +65,12 @@ void requireCpuFeatures(const std::string &triple, const CpuSelection &sel,
   std::string err;
   const llvm::Target *t = llvm::TargetRegistry::lookupTarget(triple, err);
   if (!t) fail("LLVM has no backend for {}: {}", triple, err);
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(t->createMCSubtargetInfo(triple, sel.cpu, sel.features));
+  // Check the name against LLVM's list first: creating subtarget info for
+  // an unknown CPU prints LLVM's own warning.
+  std::unique_ptr<llvm::MCSubtargetInfo> generic(t->createMCSubtargetInfo(triple, "", ""));
+  bool known = sel.cpu == "generic" || generic->isCPUStringValid(sel.cpu);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti;
+  if (known) sti.reset(t->createMCSubtargetInfo(triple, sel.cpu, sel.features));
   if (!sti || !sti->isCPUStringValid(sel.cpu))
     fail("unknown CPU '{}' for target {} (use an LLVM CPU name such as x86-64-v3 or znver4, or 'native')", sel.cpu,
          targetName);
