@@ -4,6 +4,7 @@
 #include "codegen/Codegen.h"
 
 #include "codegen/GraphLowering.h"
+#include "codegen/Library.h"
 #include "ir/Error.h"
 #include "ir/Printer.h"
 
@@ -133,6 +134,9 @@ void CodegenSession::lower(const Module &m) {
     if (f.getName() != "main") f.setLinkage(llvm::GlobalValue::InternalLinkage);
     f.removeFnAttr(llvm::Attribute::OptimizeNone);
     f.removeFnAttr(llvm::Attribute::NoInline);
+    // -ffreestanding marks the kernels no-builtins, which would stop them
+    // inlining into generated code (and memcpy idioms being recognized).
+    f.removeFnAttr("no-builtins");
     f.addFnAttr("target-cpu", cpu_.cpu);
     f.addFnAttr("tune-cpu", cpu_.cpu);
     f.addFnAttr("target-features", tm_->getTargetFeatureString());
@@ -142,6 +146,8 @@ void CodegenSession::lower(const Module &m) {
   for (llvm::GlobalVariable &gv : module_->globals())
     if (!gv.isDeclaration() && std::find(descriptors.begin(), descriptors.end(), &gv) == descriptors.end())
       gv.setLinkage(llvm::GlobalValue::PrivateLinkage);
+  // After internalizing, so that the API functions stay exported.
+  if (opts_.withLibraryApi) codegen::emitLibraryApi(*module_, m, opts_.symbolPrefix, descriptors);
 
   std::string err;
   llvm::raw_string_ostream es(err);

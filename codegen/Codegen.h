@@ -26,6 +26,8 @@ struct CodegenOptions {
   /// descriptor of the first graph), `<prefix>_create` ... for libraries.
   std::string symbolPrefix = "ternc";
   bool withMain = false;  ///< emit main() calling ternc_main (executables)
+  /// Emit the library's C API (`<prefix>_create`, `_run`, ...; codegen/Library.h).
+  bool withLibraryApi = false;
 };
 
 /// One compilation's LLVM state: context, target machine and module.

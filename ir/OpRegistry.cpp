@@ -55,6 +55,7 @@ OpRegistry &OpRegistry::global() {
     registerReductionOps(*reg);
     registerNNOps(*reg);
     registerShapeOps(*reg);
+    registerTernaryOps(*reg);
     return reg;
   }();
   return *r;

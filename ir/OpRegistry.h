@@ -122,5 +122,6 @@ void registerElementwiseOps(OpRegistry &r);
 void registerReductionOps(OpRegistry &r);
 void registerNNOps(OpRegistry &r);        // MatMul, Gemm, Softmax, LayerNorm, quantization
 void registerShapeOps(OpRegistry &r);     // Reshape, Transpose, Gather, Concat, Slice, ...
+void registerTernaryOps(OpRegistry &r);   // TernaryMatMul, ActQuant, BitLinear
 
 } // namespace ternc

@@ -37,5 +37,15 @@ std::unique_ptr<Pass> createCommonSubexpressionEliminationPass();
 std::unique_ptr<Pass> createDeadCodeEliminationPass();
 /// Elementwise fusion, views and liveness-based arena slots (PlanMemory.h).
 std::unique_ptr<Pass> createPlanMemoryPass();
+/// The per-token absmax int8 fake-quant subgraph -> ActQuant + Cast + the
+/// dequantizing Div/Mul; bit-identical (docs/passes.md, "act-quant").
+std::unique_ptr<Pass> createActQuantPass();
+/// MatMul/Gemm whose constant weight is ternary per tensor, row or group ->
+/// TernaryMatMul on a tern constant and its scales (TernaryStats.h reports
+/// what stayed float and why).
+std::unique_ptr<Pass> createTernarizePass();
+/// ActQuant + dequantize + TernaryMatMul and what surrounds it -> BitLinear
+/// with BitNet b1.58's integer math (docs/passes.md, "fuse-bitlinear").
+std::unique_ptr<Pass> createFuseBitLinearPass();
 
 } // namespace ternc

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh: set up ternc and run the main job on the bundled example: import
 # the exported BitNet block, print its IR, optimize it, and run it through
-# the reference interpreter, checking the result against PyTorch's output.
+# the reference interpreter, then compile it to a native executable and run
+# that, checking both results against PyTorch's output.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup.sh" "$root/build"
@@ -17,11 +18,21 @@ echo "== after the cleanup pipeline (canonicalize, fold-constants, cse, dce)"
 "$ternc" import "$ex/model.onnx" --passes=canonicalize,fold-constants,cse,dce --pass-timing
 echo
 echo "== ternc run: interpreter on examples/bitnet_block/input.npy"
-"$ternc" run "$ex/model.onnx" --input x="$ex/input.npy" --output-dir "$out"
-/usr/bin/python3 - "$out/y.npy" "$ex/expected.npy" <<'PY'
+"$ternc" run "$ex/model.onnx" --input x="$ex/input.npy" --output-dir "$out/interp"
+check() {
+  /usr/bin/python3 - "$1" "$ex/expected.npy" "$2" <<'PY'
 import sys, numpy as np
 got, want = np.load(sys.argv[1]), np.load(sys.argv[2])
 err = np.abs(got - want).max()
-print(f"output y {got.shape} {got.dtype}; max |ternc - PyTorch| = {err:.3g}")
+print(f"{sys.argv[3]}: output y {got.shape} {got.dtype}; max |ternc - PyTorch| = {err:.3g}")
 sys.exit(0 if np.allclose(got, want, rtol=1e-4, atol=1e-5) else 1)
 PY
+}
+check "$out/interp/y.npy" interpreter
+echo
+echo "== ternc compile: a native executable (x86-avx2), then run it"
+"$ternc" compile "$ex/model.onnx" -o "$out/bitnet_block" --stats
+"$out/bitnet_block" --info
+"$out/bitnet_block" --input x="$ex/input.npy" --output-dir "$out/native"
+check "$out/native/y.npy" "compiled executable"
+"$out/bitnet_block" --input x="$ex/input.npy" --bench 100

@@ -1,7 +1,7 @@
 /* Kernels.h: the portable kernel library that codegen links into every
  * model for CPU targets, and the contract between it and codegen.
  *
- * The kernels are written once in C++ (codegen/kernels/*.cpp) and compiled
+ * The kernels are written once in C++ (codegen/kernels/, one .cpp per family) and compiled
  * twice: to LLVM bitcode for each CPU target when ternc is built (codegen
  * links that bitcode into the model's module, calls the kernels with the
  * model's shapes as constants, and LLVM inlines, unrolls and vectorizes them

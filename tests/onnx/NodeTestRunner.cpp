@@ -1,5 +1,5 @@
 // NodeTestRunner: runs the ONNX backend node tests (one folder per case:
-// model.onnx, test_data_set_0/{input,output}_N.pb) through the importer and
+// model.onnx, test_data_set_N/{input,output}_K.pb) through the importer and
 // a backend, classifies each case, prints a per-op table, and fails on any
 // regression against the checked-in list of passing cases.
 #include "frontend/onnx/OnnxImporter.h"
@@ -114,6 +114,14 @@ std::vector<fs::path> numberedFiles(const fs::path &dir, const std::string &pref
   return out;
 }
 
+/// A case's test_data_set_N folders, in order of N.
+std::vector<fs::path> testDataSets(const fs::path &caseDir) {
+  std::vector<fs::path> out;
+  for (int i = 0; fs::is_directory(caseDir / fmt::format("test_data_set_{}", i)); ++i)
+    out.push_back(caseDir / fmt::format("test_data_set_{}", i));
+  return out;
+}
+
 /// ONNX 1.12's test generator stores bfloat16 tensors as UINT16 holding the
 /// bf16 bit patterns (NumPy has no bfloat16); such a tensor is read back as
 /// the bf16 tensor it stands for.
@@ -140,23 +148,33 @@ Outcome runCase(const CaseInfo &c, nodetest::NodeTestBackend &backend, const fs:
     std::unique_ptr<Module> reparsed = parseModule(text, c.name + ".tir");
     if (printModule(*reparsed, hex) != text) return {Status::Fail, "the IR text form does not round-trip"};
     module = std::move(reparsed);
-    fs::path data = c.dir / "test_data_set_0";
-    std::vector<Tensor> inputs, expected;
-    for (const auto &p : numberedFiles(data, "input")) inputs.push_back(readTensorProtoFile(p.string()));
-    for (const auto &p : numberedFiles(data, "output")) expected.push_back(readTensorProtoFile(p.string()));
     const Graph *g = module->findGraph("main");
     if (!g) return {Status::Fail, "import produced no graph 'main'"};
-    if (inputs.size() != g->arguments().size())
-      return {Status::Fail, fmt::format("{} input files, but the graph takes {} inputs", inputs.size(),
-                                        g->arguments().size())};
-    for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = bf16FromTestData(inputs[i], g->argument(i)->type().dtype());
-    std::vector<Tensor> got = backend.run(*module, inputs, workDir);
-    if (got.size() != expected.size())
-      return {Status::Fail, fmt::format("{} outputs, expected {}", got.size(), expected.size())};
-    for (size_t i = 0; i < got.size(); ++i) expected[i] = bf16FromTestData(expected[i], got[i].dtype());
-    for (size_t i = 0; i < got.size(); ++i)
-      if (auto diff = compareTensors(got[i], expected[i], 1e-3, 1e-7))
-        return {Status::Fail, fmt::format("output {} '{}': {}", i, g->outputNames()[i], *diff)};
+    std::vector<fs::path> dataSets = testDataSets(c.dir);
+    if (dataSets.empty()) return {Status::Fail, "the case has no test_data_set_N folder"};
+    for (const fs::path &dir : dataSets) {
+      // Messages name the data set only where there is more than one.
+      std::string where = dataSets.size() > 1 ? dir.filename().string() + ": " : "";
+      nodetest::NodeTestData data;
+      data.model = c.dir / "model.onnx";
+      data.dir = dir;
+      data.inputFiles = numberedFiles(dir, "input");
+      std::vector<Tensor> expected;
+      for (const auto &p : data.inputFiles) data.inputs.push_back(readTensorProtoFile(p.string()));
+      for (const auto &p : numberedFiles(dir, "output")) expected.push_back(readTensorProtoFile(p.string()));
+      if (data.inputs.size() != g->arguments().size())
+        return {Status::Fail, fmt::format("{}{} input files, but the graph takes {} inputs", where, data.inputs.size(),
+                                          g->arguments().size())};
+      for (size_t i = 0; i < data.inputs.size(); ++i)
+        data.inputs[i] = bf16FromTestData(data.inputs[i], g->argument(i)->type().dtype());
+      std::vector<Tensor> got = backend.run(*module, data, workDir);
+      if (got.size() != expected.size())
+        return {Status::Fail, fmt::format("{}{} outputs, expected {}", where, got.size(), expected.size())};
+      for (size_t i = 0; i < got.size(); ++i) expected[i] = bf16FromTestData(expected[i], got[i].dtype());
+      for (size_t i = 0; i < got.size(); ++i)
+        if (auto diff = compareTensors(got[i], expected[i], 1e-3, 1e-7))
+          return {Status::Fail, fmt::format("{}output {} '{}': {}", where, i, g->outputNames()[i], *diff)};
+    }
     return {Status::Pass, ""};
   } catch (const std::exception &e) {
     return {Status::Fail, oneLine(e.what())};

@@ -117,7 +117,7 @@ TEST_F(CliTest, HelpAndVersionOnEverySubcommand) {
 
 TEST_F(CliTest, UsageErrorsExitWithOne) {
   expectError(ternc(""), "subcommand is required");
-  expectError(ternc("frobnicate"), "unknown command 'frobnicate' (commands: import, opt, run, ops, passes)");
+  expectError(ternc("frobnicate"), "unknown command 'frobnicate' (commands: import, opt, run, compile, ops, passes, targets)");
   expectError(ternc("opt"), "input is required");
   expectError(ternc("opt x.tir --no-such-flag"), "--no-such-flag");
 }

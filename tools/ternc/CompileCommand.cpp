@@ -151,6 +151,7 @@ void runCompile(CompileOptions &opts) {
   co.optLevel = opts.optLevel;
   co.symbolPrefix = opts.name.empty() ? (kind == EmitKind::Lib ? symbolPrefixFor(opts.output) : "ternc") : opts.name;
   co.withMain = kind == EmitKind::Exe;
+  co.withLibraryApi = kind == EmitKind::Lib;
   CodegenSession session(target, co);
   session.lower(*m);
   session.optimize();
@@ -161,7 +162,10 @@ void runCompile(CompileOptions &opts) {
   case EmitKind::Exe: linkExecutable(target, session.emit(EmitKind::Obj), opts.output); break;
   case EmitKind::Lib: {
     std::string object = session.emit(EmitKind::Obj);
-    std::filesystem::path header = std::filesystem::path(opts.output).replace_extension(".h");
+    // libmodel.a -> model.h, as libz.a goes with zlib.h: `#include "model.h"`.
+    std::filesystem::path header = std::filesystem::path(opts.output);
+    std::string stem = header.stem().string();
+    header.replace_filename((stem.rfind("lib", 0) == 0 && stem.size() > 3 ? stem.substr(3) : stem) + ".h");
     writeStaticLibrary(target, object, opts.output);
     writeText(header.string(), libraryHeader(*m, co.symbolPrefix));
     break;

@@ -17,11 +17,16 @@ extern "C" {
 
 #define TERNC_ABI_VERSION 1
 
-/* Element types, in the order of ternc::DType (ir/Type.h). */
+/* Element types, in the order of ternc::DType (ir/Type.h). The headers of
+ * compiled libraries (--emit=lib) repeat this enum under the same guard, so
+ * that they stand alone and can be included together with this file. */
+#ifndef TERNC_DTYPE_DEFINED
+#define TERNC_DTYPE_DEFINED
 typedef enum ternc_dtype {
   TERNC_F64 = 0, TERNC_F32, TERNC_F16, TERNC_BF16, TERNC_I8, TERNC_I16, TERNC_I32, TERNC_I64,
   TERNC_U8, TERNC_U16, TERNC_U32, TERNC_U64, TERNC_BOOL, TERNC_TERN
 } ternc_dtype;
+#endif
 
 /* One term of a polynomial dim: coeff * symbols[factors[0]] * ... */
 typedef struct ternc_dim_term {
@@ -99,6 +104,38 @@ void ternc_profile_reset(ternc_context *ctx);
 /* Evaluates a dim for given symbol values. */
 int64_t ternc_dim_value(const ternc_dim *dim, const int64_t *symbols);
 size_t ternc_dtype_size(int32_t dtype);
+
+/* ---- Instances: what a library's `<prefix>_create/_run/...` call ------------
+ * An instance is a model ready to run: its own context and an arena that is
+ * allocated on the first run and grown when new symbol values need more.
+ * One instance runs one call at a time; use one instance per host thread.
+ * Inputs and outputs are dense row-major buffers, one pointer per input or
+ * output in the model's order, aligned to their element type. */
+typedef struct ternc_instance ternc_instance;
+
+/* NULL if out of memory or if `model` was built for another ABI version.
+ * threads <= 0: the number of cores available to the process. */
+ternc_instance *ternc_instance_create(const ternc_model *model, int32_t threads);
+void ternc_instance_destroy(ternc_instance *inst);
+const ternc_model *ternc_instance_model(const ternc_instance *inst);
+/* The instance's context, for ternc_set_profiling / ternc_profile_read. */
+ternc_context *ternc_instance_context(ternc_instance *inst);
+/* Runs the model. `input_shapes` holds one pointer per input to its `rank`
+ * dims; they bind the model's symbols exactly as `ternc run` binds them from
+ * input files, and are checked against every static and polynomial dim. It
+ * may be NULL only for a model without symbols. Outputs must be large enough
+ * for the shapes ternc_instance_output_shape gives. Returns 0, or non-zero
+ * with the reason in ternc_instance_last_error. */
+int32_t ternc_instance_run(ternc_instance *inst, const void *const *inputs, const int64_t *const *input_shapes,
+                           void *const *outputs);
+/* Writes the dims of output `output` (its `rank` of them) for these input
+ * shapes (NULL only for a model without symbols) to `dims`. Returns 0, or
+ * non-zero with the reason in ternc_instance_last_error. */
+int32_t ternc_instance_output_shape(ternc_instance *inst, const int64_t *const *input_shapes, int32_t output,
+                                    int64_t *dims);
+/* The message of the last failing call on this instance ("" if none);
+ * valid until the next call on it. */
+const char *ternc_instance_last_error(const ternc_instance *inst);
 
 /* The main() of a compiled executable: the `ternc run` contract
  * (--input NAME=PATH ... --output-dir DIR, --info, --bench N, --profile,
