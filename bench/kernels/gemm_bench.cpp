@@ -65,6 +65,10 @@ BENCHMARK(BM_gemm_runtime_1x2048x2048_transB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_gemm_runtime_128x2048x2048_transB)->Unit(benchmark::kMillisecond);
 BENCHMARK(constantShapes<1, 2048, 2048, false>)->Name("BM_gemm_constant_1x2048x2048")->Unit(benchmark::kMillisecond);
 BENCHMARK(constantShapes<128, 2048, 2048, false>)->Name("BM_gemm_constant_128x2048x2048")->Unit(benchmark::kMillisecond);
+BENCHMARK(constantShapes<1, 2048, 2048, true>)->Name("BM_gemm_constant_1x2048x2048_transB")->Unit(benchmark::kMillisecond);
+BENCHMARK(constantShapes<128, 2048, 2048, true>)
+    ->Name("BM_gemm_constant_128x2048x2048_transB")
+    ->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -6,7 +6,8 @@
 //    values of k, the item's part of B is packed into a stack buffer as KC x NR panels (zero-padded); then
 //    for each MR rows of A, an MR x NR micro-kernel keeps its accumulators in registers and broadcasts
 //    A(m, k) (read in place, any strides; the MR x KC slice stays in L1 across the panels) against the
-//    panel's vectors.
+//    panel's vectors. Packing copies rows of B as vectors, or, for a transposed B (columns contiguous),
+//    transposes L x L blocks in registers.
 //  - Rows (M == 1, B's rows contiguous): a GEMV that streams GemvRows rows of B at a time into a stack
 //    accumulator for the item's columns, prefetching rows ahead since the runs are at most 4 KB.
 //  - Dots (M == 1, A and B's columns contiguous, as for Gemm transB): dot products, four columns at a time.
@@ -111,6 +112,32 @@ template <typename Cp, typename V> TK_INLINE Cp sumLanes(const V &v) {
   return t[0];
 }
 
+/// The lane indices of one step of an L x L transpose: for rows a and b = a + H (a & H == 0), the Low result
+/// takes a's lanes p with p & H == 0 and b's lanes p - H otherwise; the high result a's p + H and b's p.
+template <int L, int H, bool Low> constexpr int transposeLane(int p) {
+  return Low ? ((p & H) == 0 ? p : L + p - H) : ((p & H) == 0 ? p + H : L + p);
+}
+template <int L, int H, bool Low, typename V, int... P>
+TK_INLINE void transposeShuffle(V &out, const V &a, const V &b, IntSeq<int, P...>) {
+  out = __builtin_shufflevector(a, b, transposeLane<L, H, Low>(P)...);
+}
+/// Transposes the L x L matrix in the L vectors r (L a power of 2) by swapping off-diagonal blocks of
+/// halving size H.
+template <int L, int H = L / 2, typename V> TK_INLINE void transposeSquare(V (&r)[L]) {
+  if constexpr (H >= 1) {
+    staticFor<L>([&](auto i) TK_LAMBDA_INLINE {
+      if constexpr ((i & H) == 0) {
+        V lo, hi;
+        transposeShuffle<L, H, true>(lo, r[i], r[i + H], MakeIntSeq<L>());
+        transposeShuffle<L, H, false>(hi, r[i], r[i + H], MakeIntSeq<L>());
+        r[i] = lo;
+        r[i + H] = hi;
+      }
+    });
+    transposeSquare<L, H / 2>(r);
+  }
+}
+
 /// Calls f(Index<r>()) for a runtime 0 < r < Max (the row remainder of a block).
 template <int R, int Max, typename F> TK_INLINE void dispatchRows(int64_t r, F &&f) {
   if constexpr (R < Max) {
@@ -195,17 +222,30 @@ template <typename TA, typename TB, typename TC, typename Cp, bool ZP, typename 
         for (int64_t k = 0; k < kc; ++k) {
           const TB *src = b.p + (k0 + k) * b.sbk + nbase;
           for (int64_t j = 0; j < nc; ++j) dst[k * NR + j] = Cp(src[j]) - zb[j];
-          for (int64_t j = nc; j < NR; ++j) dst[k * NR + j] = Cp(0);
         }
       } else {
         // Columns of B are contiguous when sbk == 1 (a transposed B): read down each column.
+        int64_t k = 0;
+        if constexpr (kPlain) {
+          // L x L blocks transposed in registers: L vector loads and stores instead of L^2 scalar ones.
+          if (b.sbk == 1 && nc == NR) {
+            for (; k + L <= kc; k += L)
+              staticFor<NRV>([&](auto v) TK_LAMBDA_INLINE {
+                V r[L];
+                staticFor<L>([&](auto j) TK_LAMBDA_INLINE { loadVec(r[j], b.p + (nbase + v * L + j) * b.sbn + k0 + k); });
+                transposeSquare<L>(r);
+                staticFor<L>([&](auto i) TK_LAMBDA_INLINE { storeVec(dst + (k + i) * NR + v * L, r[i]); });
+              });
+          }
+        }
         for (int64_t j = 0; j < nc; ++j) {
           const TB *src = b.p + (nbase + j) * b.sbn + k0 * b.sbk;
-          for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = Cp(src[k * b.sbk]) - zb[j];
+          for (int64_t kk = k; kk < kc; ++kk) dst[kk * NR + j] = Cp(src[kk * b.sbk]) - zb[j];
         }
-        for (int64_t k = 0; k < kc && nc < NR; ++k)
-          for (int64_t j = nc; j < NR; ++j) dst[k * NR + j] = Cp(0);
       }
+      // Zero padding column by column: a run per row would become a memset call.
+      for (int64_t j = nc; j < NR; ++j)
+        for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = Cp(0);
     }
   }
 

@@ -66,6 +66,14 @@ template <int I> struct Index {
   constexpr operator int() const { return I; }
 };
 
+/// A pack of ints 0 .. N-1 (like std::make_integer_sequence, from the compilers' builtins).
+template <typename T, T... I> struct IntSeq {};
+#ifdef __clang__
+template <int N> using MakeIntSeq = __make_integer_seq<IntSeq, int, N>;
+#else
+template <int N> using MakeIntSeq = IntSeq<int, __integer_pack(N)...>;
+#endif
+
 template <typename T> inline constexpr bool kIsFloat = false;
 template <> inline constexpr bool kIsFloat<float> = true;
 template <> inline constexpr bool kIsFloat<double> = true;

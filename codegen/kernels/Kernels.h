@@ -115,7 +115,10 @@ TK_SOFTMAX_ALL(logsoftmax)
  * of dense x: y = (x - mean) * invstd * scale + bias, invstd =
  * 1/sqrt(var + eps) with the population variance, computed in f32 (f64 for
  * f64). scale and bias are dense [n] (bias may be null). mean and invstd
- * (f32 [outer], f64 for f64; each may be null) receive the statistics. */
+ * (f32 [outer], f64 for f64; each may be null) receive the statistics.
+ * For f16/bf16 the normalized value (x - mean) * invstd is rounded to the
+ * dtype before scale and bias are applied, as ONNX's reference and ternc's
+ * interpreter do. */
 #define TK_LAYERNORM(dt, T, S)                                                                                  \
   int64_t tk_layernorm_##dt##_items(const T *x, const T *scale, const T *bias, T *y, S *mean, S *invstd,       \
                                     int64_t outer, int64_t n, float eps);                                      \

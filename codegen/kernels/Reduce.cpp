@@ -123,11 +123,22 @@ template <typename Tag, Kind K> struct Reduce {
         continue;
       }
       int64_t w = minI(IB, inner - i0);
+      // The first two rows start the accumulators and the last finishes straight into y: an init loop or a
+      // copy loop would become a memset or memcpy call (as it still may for the degenerate r <= 1).
+      S *ys = y + o * inner + i0;
       Acc acc[IB];
-      for (int64_t i = 0; i < w; ++i) acc[i] = Rd::init();
-      for (int64_t j = 0; j < r; ++j)
+      if (r <= 1) {
+        for (int64_t i = 0; i < w; ++i) Rd::finish(ys, i, r == 0 ? Rd::init() : Rd::step(Rd::init(), xs, i), r);
+        continue;
+      }
+      if (r == 2) {
+        for (int64_t i = 0; i < w; ++i) Rd::finish(ys, i, Rd::step(Rd::step(Rd::init(), xs, i), xs + inner, i), r);
+        continue;
+      }
+      for (int64_t i = 0; i < w; ++i) acc[i] = Rd::step(Rd::step(Rd::init(), xs, i), xs + inner, i);
+      for (int64_t j = 2; j + 1 < r; ++j)
         for (int64_t i = 0; i < w; ++i) acc[i] = Rd::step(acc[i], xs + j * inner, i);
-      for (int64_t i = 0; i < w; ++i) Rd::finish(y + o * inner + i0, i, acc[i], r);
+      for (int64_t i = 0; i < w; ++i) Rd::finish(ys, i, Rd::step(acc[i], xs + (r - 1) * inner, i), r);
     }
   }
 };

@@ -63,8 +63,8 @@ template <typename Tag, bool Log> struct Softmax {
   /// Columns [0, w) of an [n, inner] slice, n >= 1.
   static TK_INLINE void columns(const S *x, S *y, int64_t n, int64_t inner, int64_t w) {
     F mx[IB], acc[IB];
-    for (int64_t i = 0; i < w; ++i) mx[i] = E::load(x, i);
-    for (int64_t j = 1; j < n; ++j)
+    for (int64_t i = 0; i < w; ++i) mx[i] = -F(__builtin_inf()); // (a copy of row 0 would become a memcpy call)
+    for (int64_t j = 0; j < n; ++j)
       for (int64_t i = 0; i < w; ++i) {
         F v = E::load(x, j * inner + i);
         mx[i] = v > mx[i] ? v : mx[i]; // ignores NaN, as the sum below does not

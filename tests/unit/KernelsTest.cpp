@@ -403,7 +403,8 @@ template <typename S> void checkReduce(const ReduceKernel<S> &k) {
   std::mt19937 rng(7);
   bool isF = isFloat(k.dt), extreme = std::string(k.op) == "ReduceMax" || std::string(k.op) == "ReduceMin";
   for (const Shape3D &s : {Shape3D{1, 1, 1}, Shape3D{3, 17, 1}, Shape3D{2, 1000, 1}, Shape3D{2, 5, 3},
-                           Shape3D{1, 4, 300}, Shape3D{3, 0, 1}, Shape3D{2, 0, 3}, Shape3D{5, 33, 2}}) {
+                           Shape3D{1, 4, 300}, Shape3D{3, 0, 1}, Shape3D{2, 0, 3}, Shape3D{5, 33, 2},
+                           Shape3D{3, 1, 4}, Shape3D{2, 2, 5}}) {
     std::string where = std::string(k.op) + " " + std::string(dtypeName(k.dt)) + " " + shapeName({s.outer, s.n, s.inner});
     Tensor x = randomTensor(k.dt, {s.outer, s.n, s.inner}, rng, -10, 10);
     if (isF && s.n >= 3 && s.outer * s.inner >= 3) {
