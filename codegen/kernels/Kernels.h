@@ -154,6 +154,43 @@ TK_REDUCE_ALL(mean)
 TK_REDUCE_ALL(max)
 TK_REDUCE_ALL(min)
 
+
+/* ---- Ternary core (docs/ternary.md) --------------------------------------
+ * ActQuant: for each of `rows` rows of dense x[rows, K]: an optional norm,
+ * then per-token absmax int8 quantization, with exactly the float steps of
+ * ternc's interpreter (ir/ops/Ternary.cpp: sums of squares and means in
+ * double, every other step a correctly rounded f32 operation; rint to
+ * nearest even; NaN quantizes to 0; clamp to [-128, 127]).
+ *   norm: 0 none, 1 "rms" (x * (1/sqrt(ms + normEps))), 2 "rms-div"
+ *         (x / sqrt(ms + normEps)), 3 "layer" (LayerNorm, f32 stash);
+ *         nscale [K] (may be null unless norm is 3), nbias [K] (layer only,
+ *         may be null).
+ *   scaleMode: 0 s = 127/m', 1 s = f32(1/m') * 127, 2 s = m'/127 (then
+ *         q = x / s instead of x * s); m' = max(m, eps) or, when epsAdd,
+ *         m + eps, m = max |x| of the (normalized) row.
+ * Writes q[rows, K] and s[rows]. Items are rows. */
+int64_t tk_actquant_f32_items(const float *x, const float *nscale, const float *nbias, int8_t *q, float *s,
+                              int64_t rows, int64_t K, int64_t norm, int64_t scaleMode, int64_t epsAdd, float eps,
+                              float normEps);
+int64_t tk_actquant_f32_grain(const float *x, const float *nscale, const float *nbias, int8_t *q, float *s,
+                              int64_t rows, int64_t K, int64_t norm, int64_t scaleMode, int64_t epsAdd, float eps,
+                              float normEps);
+void tk_actquant_f32(const float *x, const float *nscale, const float *nbias, int8_t *q, float *s, int64_t rows,
+                     int64_t K, int64_t norm, int64_t scaleMode, int64_t epsAdd, float eps, float normEps,
+                     int64_t begin, int64_t end);
+
+/* TernaryMatMul with float activations: y[m, n] = sum_k x[m, k] * t[n, k] *
+ * scale[n * sRow + k / group] for dense x[M, K], plain ternary t[N, K]
+ * (int8 -1/0/+1), y[M, N]. Per tensor: sRow = 0, group = K; per row:
+ * sRow = 1, group = K; per group of g: sRow = K / g, group = g. Sums in
+ * f32 (order unspecified). Items are blocks of output columns n. */
+int64_t tk_ternary_matmul_f32_items(const float *x, const int8_t *t, const float *scale, float *y, int64_t M,
+                                    int64_t N, int64_t K, int64_t sRow, int64_t group);
+int64_t tk_ternary_matmul_f32_grain(const float *x, const int8_t *t, const float *scale, float *y, int64_t M,
+                                    int64_t N, int64_t K, int64_t sRow, int64_t group);
+void tk_ternary_matmul_f32(const float *x, const int8_t *t, const float *scale, float *y, int64_t M, int64_t N,
+                           int64_t K, int64_t sRow, int64_t group, int64_t begin, int64_t end);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,38 @@
+// TernaryPacking: the packed memory layouts of tern constants that targets
+// choose (Constant::layout) and the code that packs and unpacks them. The
+// layouts are data formats, shared by the passes that pack, the interpreter
+// (which unpacks, so packed IR still runs) and the kernels that read them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ternc {
+
+/// A packed layout of a ternary matrix t[N, K] (values -1, 0, +1).
+struct TernaryLayout {
+  std::string_view name;
+  /// "tern2b<B>": 2-bit codes t + 1 in blocks of B bytes holding 4B weights;
+  /// byte j of block b, bits 2s..2s+1, is weight k = 4B*b + B*s + j; rows
+  /// padded with zeros to a multiple of 4B weights
+  /// (targets/x86-avx2/kernels/BitLinear.h has the full description).
+  int64_t blockBytes = 0;
+
+  /// Weights per row after padding.
+  int64_t paddedK(int64_t k) const { return (k + 4 * blockBytes - 1) / (4 * blockBytes) * (4 * blockBytes); }
+  /// Bytes of a packed [n, k] matrix.
+  int64_t bytes(int64_t n, int64_t k) const { return n * paddedK(k) / 4; }
+  /// Packs t[n, k] (int8 -1/0/+1, row-major).
+  std::vector<uint8_t> pack(const int8_t *t, int64_t n, int64_t k) const;
+  /// Unpacks into t[n, k]; false if a code is 3 (not a ternary value).
+  bool unpack(const uint8_t *packed, int64_t n, int64_t k, int8_t *t) const;
+};
+
+/// The layout named `name`, or null.
+const TernaryLayout *findTernaryLayout(std::string_view name);
+/// Every layout, for error messages and tests.
+const std::vector<TernaryLayout> &ternaryLayouts();
+
+} // namespace ternc

@@ -1,0 +1,132 @@
+// BitLinear.cpp: the x86 ternary matmul kernels (contract in BitLinear.h): 2-bit codes t + 1 against int8
+// activations with an unsigned x signed byte multiply-add (vpmaddubsw + vpmaddwd on AVX2, vpdpbusd with
+// AVX512-VNNI), then the offset sum(q) subtracted, exact in int32. One generic body (BitLinearCore.inc) is
+// instantiated per instruction set, each with its own target features, so one bitcode file serves every x86
+// CPU and codegen calls the variant the chosen CPU has.
+#include "targets/x86-avx2/kernels/BitLinear.h"
+
+#include "codegen/kernels/KernelMath.h"
+
+#include <immintrin.h>
+
+// ---- AVX2: vpmaddubsw (u8 codes x s8 q -> pairs in i16, at most 2 * 2 * 128 = 512) + vpmaddwd -------------
+namespace tk_bitlinear_avx2 {
+#define TK_FEATURES "avx2,fma"
+#define TK_FN static inline __attribute__((always_inline, target(TK_FEATURES)))
+#define TK_ENTRY __attribute__((target(TK_FEATURES)))
+#define TK_NAME(x) tk_bitlinear_tern2b32_avx2##x
+#define TK_DOT_NAME(x) tk_ternary_dot_tern2b32_avx2##x
+
+struct Isa {
+  using V = __m256i;
+  using F = __m256;
+  static constexpr int64_t B = 32;
+  static constexpr int MR = 2, MRG = 1, NR = 4, NR1 = 4;
+  TK_FN V load(const void *p) { return _mm256_loadu_si256(static_cast<const __m256i *>(p)); }
+  TK_FN V codes(V packed, int s) { return _mm256_and_si256(_mm256_srli_epi16(packed, 2 * s), _mm256_set1_epi8(3)); }
+  TK_FN V dot(V acc, V u, V q) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, q), _mm256_set1_epi16(1)));
+  }
+  TK_FN V ones() { return _mm256_set1_epi8(1); }
+  TK_FN V zero() { return _mm256_setzero_si256(); }
+  TK_FN V sub(V a, V b) { return _mm256_sub_epi32(a, b); }
+  TK_FN int32_t hsum(V v) {
+    __m128i x = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0x4e));
+    x = _mm_add_epi32(x, _mm_shuffle_epi32(x, 0xb1));
+    return _mm_cvtsi128_si32(x);
+  }
+  TK_FN F fzero() { return _mm256_setzero_ps(); }
+  TK_FN F toFloat(V v) { return _mm256_cvtepi32_ps(v); }
+  TK_FN F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  TK_FN float fhsum(F v) {
+    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+    x = _mm_add_ss(x, _mm_movehdup_ps(x));
+    return _mm_cvtss_f32(x);
+  }
+  /// The scale of the group holding weights [k, k + 32) (a group is a multiple of 32 weights).
+  TK_FN F groupScale(const float *row, int64_t k, int64_t group, int64_t K) { return _mm256_set1_ps(row[k / group]); }
+};
+
+#include "targets/x86-avx2/kernels/BitLinearCore.inc"
+#undef TK_FEATURES
+#undef TK_FN
+#undef TK_ENTRY
+#undef TK_NAME
+#undef TK_DOT_NAME
+} // namespace tk_bitlinear_avx2
+
+// ---- AVX512-VNNI on 256-bit vectors: vpdpbusd, same layout as AVX2 ------------------------------------------
+namespace tk_bitlinear_vnni256 {
+#define TK_FEATURES "avx2,fma,avx512f,avx512vl,avx512bw,avx512vnni"
+#define TK_FN static inline __attribute__((always_inline, target(TK_FEATURES)))
+#define TK_ENTRY __attribute__((target(TK_FEATURES)))
+#define TK_NAME(x) tk_bitlinear_tern2b32_vnni256##x
+#define TK_DOT_NAME(x) tk_ternary_dot_tern2b32_vnni256##x
+
+struct Isa : tk_bitlinear_avx2::Isa {
+  static constexpr int MR = 4, MRG = 2, NR = 4, NR1 = 8;
+  TK_FN V dot(V acc, V u, V q) { return _mm256_dpbusd_epi32(acc, u, q); }
+};
+
+#include "targets/x86-avx2/kernels/BitLinearCore.inc"
+#undef TK_FEATURES
+#undef TK_FN
+#undef TK_ENTRY
+#undef TK_NAME
+#undef TK_DOT_NAME
+} // namespace tk_bitlinear_vnni256
+
+// ---- AVX512-VNNI on 512-bit vectors: 64-byte code blocks ---------------------------------------------------
+namespace tk_bitlinear_vnni512 {
+#define TK_FEATURES "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni"
+#define TK_FN static inline __attribute__((always_inline, target(TK_FEATURES)))
+#define TK_ENTRY __attribute__((target(TK_FEATURES)))
+#define TK_NAME(x) tk_bitlinear_tern2b64_vnni512##x
+#define TK_DOT_NAME(x) tk_ternary_dot_tern2b64_vnni512##x
+
+struct Isa {
+  using V = __m512i;
+  using F = __m512;
+  static constexpr int64_t B = 64;
+  static constexpr int MR = 4, MRG = 2, NR = 4, NR1 = 8;
+  TK_FN V load(const void *p) { return _mm512_loadu_si512(p); }
+  TK_FN V codes(V packed, int s) { return _mm512_and_si512(_mm512_srli_epi16(packed, 2 * s), _mm512_set1_epi8(3)); }
+  TK_FN V dot(V acc, V u, V q) { return _mm512_dpbusd_epi32(acc, u, q); }
+  TK_FN V ones() { return _mm512_set1_epi8(1); }
+  TK_FN V zero() { return _mm512_setzero_si512(); }
+  TK_FN V sub(V a, V b) { return _mm512_sub_epi32(a, b); }
+  TK_FN int32_t hsum(V v) {
+    __m256i x = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+    __m128i y = _mm_add_epi32(_mm256_castsi256_si128(x), _mm256_extracti128_si256(x, 1));
+    y = _mm_add_epi32(y, _mm_shuffle_epi32(y, 0x4e));
+    y = _mm_add_epi32(y, _mm_shuffle_epi32(y, 0xb1));
+    return _mm_cvtsi128_si32(y);
+  }
+  TK_FN F fzero() { return _mm512_setzero_ps(); }
+  TK_FN F toFloat(V v) { return _mm512_cvtepi32_ps(v); }
+  TK_FN F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  TK_FN float fhsum(F v) {
+    __m256 x = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 y = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+    y = _mm_add_ps(y, _mm_movehl_ps(y, y));
+    y = _mm_add_ss(y, _mm_movehdup_ps(y));
+    return _mm_cvtss_f32(y);
+  }
+  /// Lanes 0-7 hold weights [k, k + 32), lanes 8-15 [k + 32, k + 64): each half lies in one group (groups are
+  /// multiples of 32 weights); past K (the zero-padded tail) any scale does.
+  TK_FN F groupScale(const float *row, int64_t k, int64_t group, int64_t K) {
+    int64_t last = K / group - 1, g0 = k / group, g1 = (k + 32) / group;
+    __m256 lo = _mm256_set1_ps(row[g0 < last ? g0 : last]), hi = _mm256_set1_ps(row[g1 < last ? g1 : last]);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+  }
+};
+
+#include "targets/x86-avx2/kernels/BitLinearCore.inc"
+#undef TK_FEATURES
+#undef TK_FN
+#undef TK_ENTRY
+#undef TK_NAME
+#undef TK_DOT_NAME
+} // namespace tk_bitlinear_vnni512

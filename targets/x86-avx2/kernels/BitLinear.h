@@ -1,0 +1,80 @@
+/* BitLinear.h: the x86 ternary kernels (BitLinear.cpp) and their contract
+ * with codegen. Compiled to bitcode for x86_64 with the portable kernel
+ * library (codegen/kernels/Kernels.h conventions: items, grain, begin/end,
+ * no allocation, no libc), and natively for the unit tests and bench/ternary.
+ *
+ * ---- Packed ternary weights: layout "tern2b<B>", B = 32 or 64 ------------
+ * A ternary matrix t[N, K] (values -1, 0, +1) is stored row by row; a row
+ * takes Kp / 4 bytes, Kp = K rounded up to a multiple of 4B. Row n's block
+ * b (B bytes, 4B weights) starts at byte n * Kp/4 + b * B; bits 2s..2s+1 of
+ * its byte j (s = 0..3) hold the code t + 1 (0, 1 or 2) of weight
+ * k = 4B*b + B*s + j. Padding weights are 0 (code 1). So one B-byte vector
+ * load gives, by shift and mask, four vectors of B consecutive codes: the
+ * 2-bit I2_S idea of bitnet.cpp, with blocks as wide as the vector (B = 32
+ * for AVX2, 64 for AVX-512). ir/TernaryPacking.h packs and unpacks.
+ *
+ * ---- BitLinear: y = epilogue(int8 q . ternary w) --------------------------
+ * For m < M, n < N, with q dense int8 [M, K] and s[M] its per-row scales:
+ *   D(w, m, n) = sum over scale groups G of wscale[n * sRow + G] *
+ *                (exact integer sum over k in G of q[m, k] * t[n, k])
+ *   (per tensor: sRow = 0, group = K; per row: sRow = 1, group = K; per
+ *   group of g: sRow = K / g, group = g, g a multiple of 32 dividing K)
+ *   v = dequant(D(w)) + bias[n], dequant(d) = d / s[m] (dequantMul = 0) or
+ *   d * s[m] (dequantMul = 1)
+ *   gated:   v = act(dequant(D(gate)) + gbias[n]) * v;  else v = act(v)
+ *   y[m * N + n] = v + residual[m * N + n]
+ * act: 0 none, 1 relu, 2 relu2 (relu squared), 3 silu, 4 gelu (erf).
+ * bias, gate (with gscale), gbias and residual may be null. The integer
+ * sums are exact (int32 accumulators cannot overflow for |q| <= 128 and
+ * K <= 2^20); with one group the epilogue is in double and rounds once, as
+ * ternc's interpreter does; per-group sums accumulate in f32.
+ * Items are blocks of TK_BITLINEAR_ROWS output columns n (so threads write
+ * disjoint 64-byte lines of y when N is a multiple of 16).
+ *
+ * Kernels by layout and instruction set:
+ *   tk_bitlinear_tern2b32_avx2     AVX2 vpmaddubsw + vpmaddwd
+ *   tk_bitlinear_tern2b32_vnni256  AVX512-VNNI+VL vpdpbusd on ymm
+ *   tk_bitlinear_tern2b64_vnni512  AVX512-VNNI+BW vpdpbusd on zmm
+ * (each with _items and _grain). */
+#ifndef TERNC_TARGETS_X86_BITLINEAR_H
+#define TERNC_TARGETS_X86_BITLINEAR_H
+
+#include <stdint.h>
+
+#define TK_BITLINEAR_ROWS 16
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TK_BITLINEAR_ARGS                                                                                        \
+  const int8_t *q, const float *s, const uint8_t *w, const float *wscale, const float *bias, const uint8_t *gate, \
+      const float *gscale, const float *gbias, const float *residual, float *y, int64_t M, int64_t N, int64_t K,  \
+      int64_t sRow, int64_t group, int64_t act, int64_t dequantMul
+#define TK_BITLINEAR(name)                                                   \
+  int64_t tk_bitlinear_##name##_items(TK_BITLINEAR_ARGS);                    \
+  int64_t tk_bitlinear_##name##_grain(TK_BITLINEAR_ARGS);                    \
+  void tk_bitlinear_##name(TK_BITLINEAR_ARGS, int64_t begin, int64_t end);
+TK_BITLINEAR(tern2b32_avx2)
+TK_BITLINEAR(tern2b32_vnni256)
+TK_BITLINEAR(tern2b64_vnni512)
+#undef TK_BITLINEAR
+
+/* The exact integer products alone, for tests and benchmarks:
+ * out[m * N + n] = sum_k q[m, k] * t[n, k] (int32), same layouts and
+ * kernels, items as above. */
+#define TK_TERNARY_DOT(name)                                                                                    \
+  int64_t tk_ternary_dot_##name##_items(const int8_t *q, const uint8_t *w, int32_t *out, int64_t M, int64_t N, \
+                                        int64_t K);                                                            \
+  void tk_ternary_dot_##name(const int8_t *q, const uint8_t *w, int32_t *out, int64_t M, int64_t N, int64_t K, \
+                             int64_t begin, int64_t end);
+TK_TERNARY_DOT(tern2b32_avx2)
+TK_TERNARY_DOT(tern2b32_vnni256)
+TK_TERNARY_DOT(tern2b64_vnni512)
+#undef TK_TERNARY_DOT
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TERNC_TARGETS_X86_BITLINEAR_H */
