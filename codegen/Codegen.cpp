@@ -146,6 +146,17 @@ void CodegenSession::lower(const Module &m) {
   for (llvm::GlobalVariable &gv : module_->globals())
     if (!gv.isDeclaration() && std::find(descriptors.begin(), descriptors.end(), &gv) == descriptors.end())
       gv.setLinkage(llvm::GlobalValue::PrivateLinkage);
+  // Drop the kernels nothing calls, at every -O: a kernel written for
+  // instructions the chosen CPU lacks (e.g. the AVX-512 variants on an AVX2
+  // CPU) must not reach instruction selection.
+  for (bool erased = true; erased;) {
+    erased = false;
+    for (llvm::Function &f : llvm::make_early_inc_range(*module_))
+      if (!f.isDeclaration() && f.hasLocalLinkage() && f.use_empty()) {
+        f.eraseFromParent();
+        erased = true;
+      }
+  }
   // After internalizing, so that the API functions stay exported.
   if (opts_.withLibraryApi) codegen::emitLibraryApi(*module_, m, opts_.symbolPrefix, descriptors);
 

@@ -315,10 +315,10 @@ OpCode lowerQuantize(LoweringContext &, const Op &op, bool quantize) {
   return mapCode(map);
 }
 
+} // namespace
+
 // ---- Kernel calls -------------------------------------------------------------
 
-/// A kernel-library call: `args` computed in whichever Env the code runs
-/// in; items/grain/body call tk_<name>_items / _grain / tk_<name>.
 OpCode kernelCode(std::string name, std::function<std::vector<llvm::Value *>(Env &)> args) {
   OpCode code;
   code.items = [name, args](Env &env) { return env.b.CreateCall(env.kernel(name + "_items"), args(env)); };
@@ -334,6 +334,8 @@ OpCode kernelCode(std::string name, std::function<std::vector<llvm::Value *>(Env
 
 llvm::Value *f32(Env &env, double v) { return llvm::ConstantFP::get(env.b.getFloatTy(), v); }
 llvm::Value *nullPtr(Env &env) { return llvm::ConstantPointerNull::get(env.b.getPtrTy()); }
+
+namespace {
 
 std::string dtSuffix(const Op &op, DType dt, std::initializer_list<DType> allowed) {
   for (DType a : allowed)
@@ -656,6 +658,9 @@ const std::map<std::string, LowerFn, std::less<>> &opLowerings() {
       {"MatMul", [](LoweringContext &lc, const Op &op) { return lowerGemmLike(lc, op, false); }},
       {"Gemm", [](LoweringContext &lc, const Op &op) { return lowerGemmLike(lc, op, true); }},
       {"MatMulInteger", lowerMatMulInteger},
+      {"ActQuant", lowerActQuant},
+      {"TernaryMatMul", lowerTernaryMatMul},
+      {"BitLinear", lowerBitLinear},
   };
   return table;
 }

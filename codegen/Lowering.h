@@ -130,6 +130,18 @@ llvm::Value *emitElementwise(Env &env, const Op &op, const std::vector<llvm::Val
 /// that evaluates the whole tree per element.
 OpCode lowerElementwiseTree(LoweringContext &lc, const Op &root);
 
+/// A kernel-library call: `args` are computed in whichever Env the code
+/// runs in; items/grain/body call tk_<name>_items / _grain / tk_<name>.
+OpCode kernelCode(std::string name, std::function<std::vector<llvm::Value *>(Env &)> args);
+llvm::Value *f32(Env &env, double v);
+llvm::Value *nullPtr(Env &env);
+
+/// The ternary ops (LowerTernary.cpp): ActQuant and TernaryMatMul call the
+/// portable kernels, BitLinear the target kernel its packing pass chose.
+OpCode lowerActQuant(LoweringContext &lc, const Op &op);
+OpCode lowerTernaryMatMul(LoweringContext &lc, const Op &op);
+OpCode lowerBitLinear(LoweringContext &lc, const Op &op);
+
 /// Elements per parallel task below which loops are not split.
 inline constexpr int64_t kElementsPerTask = 1 << 15;
 

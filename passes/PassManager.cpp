@@ -132,4 +132,10 @@ void PassManager::run(Module &m) {
 
 std::vector<std::string> defaultPipeline() { return {"canonicalize", "fold-constants", "cse", "dce"}; }
 
+std::vector<std::string> compilePipeline() {
+  std::vector<std::string> p = defaultPipeline();
+  p.insert(p.end(), {"act-quant", "ternarize", "fuse-bitlinear", "dce"});
+  return p;
+}
+
 } // namespace ternc

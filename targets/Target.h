@@ -10,6 +10,8 @@
 
 namespace ternc {
 
+class PassRegistry;
+
 /// What a target's cost models and kernels need to know about the machine.
 struct HardwareInfo {
   int vectorBits = 0;        ///< widest vector register used by default
@@ -53,9 +55,13 @@ public:
   virtual HardwareInfo hardware() const = 0;
   /// LLVM bitcode of the target's kernel library, linked into every model.
   virtual std::string_view kernelBitcode() const = 0;
-  /// Passes the target runs after the cleanup pipeline and before
-  /// plan-memory (legalization: packings and tilings).
-  virtual std::vector<std::string> pipeline() const { return {}; }
+  /// Passes the target runs for the selected CPU after the model's own
+  /// passes and before plan-memory (legalization: packings and tilings).
+  /// `ternc compile` always runs them, even with --passes.
+  virtual std::vector<std::string> pipeline(const CpuSelection &) const { return {}; }
+  /// Adds the target's own passes to the registry (called once, when the
+  /// target registry is built), so `ternc opt --passes` knows them too.
+  virtual void registerPasses(PassRegistry &) const {}
   /// How to link executables and where the runtime library is.
   virtual LinkInfo linkInfo() const = 0;
   /// True if this host can run the target's executables (tests use this).

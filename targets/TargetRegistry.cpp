@@ -2,6 +2,7 @@
 #include "targets/Target.h"
 
 #include "ir/Error.h"
+#include "passes/Pass.h"
 
 #include <filesystem>
 #include <unistd.h>
@@ -18,6 +19,7 @@ TargetRegistry &TargetRegistry::global() {
 #define TERNC_TARGET(FACTORY) r->add(FACTORY());
 #include "targets/Targets.def"
 #undef TERNC_TARGET
+    for (const auto &t : r->all()) t->registerPasses(PassRegistry::global());
     return r;
   }();
   return *registry;

@@ -79,6 +79,17 @@ void requireCpuFeatures(const std::string &triple, const CpuSelection &sel,
       fail("CPU '{}' lacks {}, which target {} requires", sel.cpu, f, targetName);
 }
 
+bool cpuHasFeatures(const std::string &triple, const CpuSelection &sel, std::initializer_list<const char *> features) {
+  initializeLLVMTargets();
+  std::string err;
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!t) return false;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(t->createMCSubtargetInfo(triple, sel.cpu, sel.features));
+  for (const char *f : features)
+    if (!sti || !sti->checkFeatures(std::string("+") + f)) return false;
+  return true;
+}
+
 LinkInfo hostLinkInfo(const std::string &triple) {
   std::string dir = runtimeLibraryDir(triple);
   LinkInfo info;

@@ -19,6 +19,8 @@ bool hostIsX86_64();
 void requireCpuFeatures(const std::string &triple, const CpuSelection &sel,
                         std::initializer_list<const char *> required, std::string_view targetName);
 /// Linking with clang-16 and lld-16 against the runtime built for `triple`.
+/// True if the selected CPU (already validated) has every one of `features`.
+bool cpuHasFeatures(const std::string &triple, const CpuSelection &sel, std::initializer_list<const char *> features);
 LinkInfo hostLinkInfo(const std::string &triple);
 
 } // namespace ternc

@@ -2,6 +2,7 @@
 // ternary core (docs/ir.md, "Ternary ops"), produced by the ternarize,
 // act-quant and fuse-bitlinear passes.
 #include "ir/ops/OpHelpers.h"
+#include "ir/TernaryPacking.h"
 
 #include <fmt/ranges.h>
 
@@ -9,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <memory>
 
 namespace ternc {
 namespace {
@@ -82,6 +84,7 @@ Dim inferTernaryWeight(const InferContext &ctx, size_t wi, size_t si, std::strin
 /// index of each element's scale.
 struct TernaryWeight {
   const int8_t *t = nullptr;
+  std::shared_ptr<std::vector<int8_t>> unpacked;  // t's storage when the constant is packed
   const Tensor *scale = nullptr;
   int64_t n = 0, k = 0;
   TernScale granularity;
@@ -105,12 +108,31 @@ struct TernaryWeight {
 TernaryWeight ternaryWeight(const EvalContext &ctx, size_t wi, size_t si, int64_t k) {
   const Tensor &w = ctx.input(wi), &s = ctx.input(si);
   TernaryWeight tw;
-  tw.granularity = ctx.op().operand(wi)->type().ternScale();
-  if ((w.dtype() != DType::Tern && w.dtype() != DType::I8) || w.rank() != 2)
+  const Value *wv = ctx.op().operand(wi);
+  tw.granularity = wv->type().ternScale();
+  const Constant *c = wv->kind() == Value::Kind::Constant ? wv->constant() : nullptr;
+  if (c && !c->layout.empty()) {
+    // A target packed it (ir/TernaryPacking.h): unpack, so packed IR still runs.
+    const TernaryLayout *layout = findTernaryLayout(c->layout);
+    if (!layout) ctx.fail("operand {} has the unknown ternary layout \"{}\"", wi, c->layout);
+    const Type &t = wv->type();
+    if (!t.isRanked() || t.rank() != 2 || !t.dim(0).isStatic() || !t.dim(1).isStatic())
+      ctx.fail("operand {} is packed but its type {} is not a static matrix", wi, t.str());
+    tw.n = t.dim(0).value();
+    tw.k = t.dim(1).value();
+    if (w.byteSize() != size_t(layout->bytes(tw.n, tw.k)))
+      ctx.fail("operand {} holds {} bytes, but {} of {} takes {}", wi, w.byteSize(), t.str(), c->layout,
+               layout->bytes(tw.n, tw.k));
+    tw.unpacked = std::make_shared<std::vector<int8_t>>(size_t(tw.n * tw.k));
+    if (!layout->unpack(reinterpret_cast<const uint8_t *>(w.rawData()), tw.n, tw.k, tw.unpacked->data()))
+      ctx.fail("operand {} holds a 2-bit code 3, which is not a ternary value", wi);
+  } else if ((w.dtype() != DType::Tern && w.dtype() != DType::I8) || w.rank() != 2) {
     ctx.fail("operand {} must hold a plain [N,K] ternary tensor, got {} {}", wi, dtypeName(w.dtype()),
              shapeStr(w.shape()));
-  tw.n = w.shape()[0];
-  tw.k = w.shape()[1];
+  } else {
+    tw.n = w.shape()[0];
+    tw.k = w.shape()[1];
+  }
   if (tw.k != k) ctx.fail("operand {} has K = {}, but the activations have K = {}", wi, tw.k, k);
   int64_t want = tw.granularity.kind == TernScale::Tensor ? 1
                  : tw.granularity.kind == TernScale::Row  ? tw.n
@@ -118,7 +140,7 @@ TernaryWeight ternaryWeight(const EvalContext &ctx, size_t wi, size_t si, int64_
   if (s.dtype() != DType::F32 || s.numElements() != want)
     ctx.fail("the scale (operand {}) must be f32 with {} elements, got {} {}", si, want, dtypeName(s.dtype()),
              shapeStr(s.shape()));
-  tw.t = w.data<int8_t>();
+  tw.t = tw.unpacked ? tw.unpacked->data() : w.data<int8_t>();
   for (int64_t i = 0; i < tw.n * tw.k; ++i)
     if (tw.t[i] < -1 || tw.t[i] > 1) ctx.fail("operand {} element {} is {}, not -1, 0 or 1", wi, i, int(tw.t[i]));
   tw.scale = &s;

@@ -1,6 +1,7 @@
 // X86Avx2Target: x86-64 with AVX2 and FMA (x86-64-v3), the default target.
 #include "targets/Target.h"
 #include "targets/TargetSupport.h"
+#include "targets/x86-avx2/X86Passes.h"
 
 #include "ir/Error.h"
 
@@ -37,6 +38,15 @@ public:
   std::string_view kernelBitcode() const override {
     return {ternc_kernels_x86_64_bc, size_t(ternc_kernels_x86_64_bc_end - ternc_kernels_x86_64_bc)};
   }
+
+  /// Packs ternary weights for the best kernel the CPU runs: AVX512-VNNI on zmm (tern2b64) where the CPU
+  /// has it, else on ymm, else AVX2 (tern2b32). bench/ternary measured the zmm kernel fastest on Zen 5.
+  std::vector<std::string> pipeline(const CpuSelection &cpu) const override {
+    bool vnni = cpuHasFeatures(triple(), cpu, {"avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512vnni"});
+    return {x86PackPass(vnni, vnni)};
+  }
+
+  void registerPasses(PassRegistry &r) const override { registerX86Passes(r); }
 
   LinkInfo linkInfo() const override { return hostLinkInfo(triple()); }
 

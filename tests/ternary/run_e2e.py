@@ -2,7 +2,8 @@
 """run_e2e.py: the ternary end-to-end test. Exports the models of
 export_block.py with PyTorch (the oracle), runs ternc's ternary pipeline on
 each, checks that the fused graph holds exactly the expected ops, and that
-`ternc run` on it reproduces PyTorch's output to float rounding of the same
+`ternc run` on it, and executables from `ternc compile` (default CPU and
+--cpu=native), reproduce PyTorch's output to float rounding of the same
 integer math (one int8 activation rounded differently would be ~1e-3 off).
 
 Usage: /usr/bin/python3 run_e2e.py --ternc BUILD/ternc --workdir DIR
@@ -49,9 +50,19 @@ def check_model(ternc, work, name):
 
     x = os.path.join(work, name + ".input.npy")
     expected = np.load(os.path.join(work, name + ".expected.npy"))
-    for label, passes in (("fused", ["--passes=" + PIPELINE]), ("float graph", [])):
-        out = os.path.join(work, f"{name}.out.{label.replace(' ', '_')}")
-        run([ternc, "run", onnx_path, "--input", "x=" + x, "--output-dir", out] + passes)
+    runs = [("fused", [ternc, "run", onnx_path, "--passes=" + PIPELINE]), ("float graph", [ternc, "run", onnx_path])]
+    # Compiled executables: the default CPU (x86-64-v3: the AVX2 kernel) and
+    # this host (the AVX-512 VNNI kernel where the CPU has it).
+    for cpu in ("", "native"):
+        exe = os.path.join(work, f"{name}.{cpu or 'default'}.exe")
+        compiled = run([ternc, "compile", onnx_path, "-o", exe, "--stats"] + (["--cpu=" + cpu] if cpu else []))
+        ternary = re.search(r"ternary: (\d+) of (\d+) matmul parameters", compiled)
+        if not ternary or ternary.group(1) != ternary.group(2):
+            failures.append(f"{name}: compile --stats does not report every matmul parameter ternary:\n{compiled}")
+        runs.append((f"compiled, cpu {cpu or 'default'}", [exe]))
+    for label, cmd in runs:
+        out = os.path.join(work, f"{name}.out.{re.sub('[^a-z0-9]+', '_', label)}")
+        run(cmd + ["--input", "x=" + x, "--output-dir", out])
         y = np.load(os.path.join(out, "y.npy"))
         if y.shape != expected.shape:
             failures.append(f"{name} ({label}): shape {y.shape}, expected {expected.shape}")

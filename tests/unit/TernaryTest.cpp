@@ -10,6 +10,7 @@
 #include "ir/Verifier.h"
 #include "passes/Pass.h"
 #include "passes/TernaryStats.h"
+#include "targets/Target.h"
 
 #include <gtest/gtest.h>
 
@@ -560,6 +561,18 @@ TEST(TernaryTest, FuseBitLinearLitCasesMatchTheFloatGraph) {
   expectSameResults(*m, {"fuse-bitlinear"}, Agreement::Close, 2e-6);
   EXPECT_EQ(countOps(*m, "BitLinear"), 9);
   EXPECT_EQ(countOps(*m, "TernaryMatMul"), 1);
+}
+
+TEST(TernaryTest, X86PackingKeepsTheValuesBitForBit) {
+  TargetRegistry::global();  // registers the targets' passes
+  for (const char *pass : {"x86-pack-avx2", "x86-pack-vnni256", "x86-pack-vnni512"}) {
+    SCOPED_TRACE(pass);
+    auto m = parseTestFile("x86-pack-ternary.tir");
+    expectSameResults(*m, {pass}, Agreement::Bits);
+    int packed = 0;
+    for (const auto &c : m->constants()) packed += !c->layout.empty();
+    EXPECT_EQ(packed, 1);
+  }
 }
 
 TEST(TernaryTest, PipelineOnTheBitNetExampleMatchesPyTorch) {

@@ -7,6 +7,7 @@
 #include "ir/Error.h"
 #include "ir/Printer.h"
 #include "passes/PlanMemory.h"
+#include "passes/TernaryStats.h"
 #include "targets/Target.h"
 
 #include <fmt/format.h>
@@ -82,6 +83,11 @@ void printStats(const Module &m) {
   for (const auto &c : m.constants())
     if (c->data.isValid()) weightBytes += int64_t(c->data.byteSize());
   fmt::print("weights: {} bytes in {} constants\n", weightBytes, m.constants().size());
+  TernaryStats ts = ternaryStats(m);
+  int64_t matmul = ts.ternaryParams() + ts.floatMatMulParams();
+  fmt::print("ternary: {} of {} matmul parameters ({:.1f}%)\n", ts.ternaryParams(), matmul,
+             matmul ? 100.0 * double(ts.ternaryParams()) / double(matmul) : 0.0);
+  fmt::print("{}", ts.report());
   for (const auto &g : m.graphs()) {
     auto peak = staticArenaBytes(*g);
     size_t slots = readMemoryPlan(*g).size();
@@ -130,13 +136,17 @@ void runCompile(CompileOptions &opts) {
   std::unique_ptr<Module> m = loadModel(opts.input);
   bindInputs(*m, opts.binds);
 
+  // The model's passes (the compile pipeline unless --passes), then the
+  // target's legalization for the CPU, then plan-memory: the last two
+  // always run, since codegen needs their results.
   PassOptions passes = opts.passes;
-  if (passes.passes.empty()) {
-    passes.passes = defaultPipeline();
-    for (const std::string &p : target.pipeline()) passes.passes.push_back(p);
-  }
-  if (std::find(passes.passes.begin(), passes.passes.end(), "plan-memory") == passes.passes.end())
-    passes.passes.push_back("plan-memory");
+  if (passes.passes.empty()) passes.passes = compilePipeline();
+  auto has = [&](const std::string &name) {
+    return std::find(passes.passes.begin(), passes.passes.end(), name) != passes.passes.end();
+  };
+  for (const std::string &p : target.pipeline(target.selectCpu(opts.cpu)))
+    if (!has(p)) passes.passes.push_back(p);
+  if (!has("plan-memory")) passes.passes.push_back("plan-memory");
   PassManager pm(passes, std::cerr);
   pm.run(*m);
   if (pm.stopped()) return;  // --stop-after: the IR dump was the point

@@ -3,6 +3,7 @@
 #include "tools/ternc/Commands.h"
 
 #include "ir/Error.h"
+#include "targets/Target.h"
 
 #include <fmt/format.h>
 
@@ -43,6 +44,9 @@ int main(int argc, char **argv) {
   ternc::addListCommands(app);
   ternc::addTargetsCommand(app);
   try {
+    // Targets register their own passes (e.g. x86-pack-vnni512), which
+    // `ternc opt --passes` and `ternc passes` list with the built-in ones.
+    ternc::TargetRegistry::global();
     // CLI11 would report a mistyped command as "A subcommand is required".
     if (argc > 1 && argv[1][0] != '-') {
       std::vector<std::string> names;
