@@ -108,7 +108,8 @@ void planGraph(Graph &g) {
       int64_t k = 0;  // arena, slot assigned below
       if (outputUses.count(r)) k = kSlotOutput;
       else if (fusedInto.count(op.get())) k = kSlotFused;
-      else if (!uses.count(r) || uses.at(r) == 0) k = kSlotUnused;
+      // ActQuant's kernel writes both results, so both need a buffer.
+      else if ((!uses.count(r) || uses.at(r) == 0) && op->opName() != "ActQuant") k = kSlotUnused;
       else if (isViewOp(*op)) {
         k = kSlotView;
         root[r] = rootOf(op->operand(0));
