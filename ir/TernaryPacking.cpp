@@ -3,26 +3,30 @@
 
 namespace ternc {
 
+int64_t TernaryLayout::byteOffset(int64_t r, int64_t kk, int64_t k, int *shift) const {
+  const int64_t b = blockBytes, rowBytes = paddedK(k) / 4;
+  int64_t block = kk / (4 * b), within = kk % (4 * b), s = within / b, j = within % b;
+  *shift = int(2 * s);
+  return (r / kRowGroup) * kRowGroup * rowBytes + (block * kRowGroup + r % kRowGroup) * b + j;
+}
+
 std::vector<uint8_t> TernaryLayout::pack(const int8_t *t, int64_t n, int64_t k) const {
-  const int64_t b = blockBytes, kp = paddedK(k), rowBytes = kp / 4;
-  std::vector<uint8_t> out(size_t(n * rowBytes), 0);
-  for (int64_t r = 0; r < n; ++r) {
-    uint8_t *row = out.data() + r * rowBytes;
-    for (int64_t kk = 0; kk < kp; ++kk) {
-      int code = kk < k ? t[r * k + kk] + 1 : 1;
-      int64_t block = kk / (4 * b), within = kk % (4 * b), s = within / b, j = within % b;
-      row[block * b + j] |= uint8_t(code << (2 * s));
+  // Every code starts as 1 (t = 0), which is also the padding.
+  std::vector<uint8_t> out(size_t(bytes(n, k)), 0x55);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t kk = 0; kk < k; ++kk) {
+      int shift = 0;
+      uint8_t &byte = out[size_t(byteOffset(r, kk, k, &shift))];
+      byte = uint8_t((byte & ~(3 << shift)) | ((t[r * k + kk] + 1) << shift));
     }
-  }
   return out;
 }
 
 bool TernaryLayout::unpack(const uint8_t *packed, int64_t n, int64_t k, int8_t *t) const {
-  const int64_t b = blockBytes, rowBytes = paddedK(k) / 4;
   for (int64_t r = 0; r < n; ++r)
     for (int64_t kk = 0; kk < k; ++kk) {
-      int64_t block = kk / (4 * b), within = kk % (4 * b), s = within / b, j = within % b;
-      int code = (packed[r * rowBytes + block * b + j] >> (2 * s)) & 3;
+      int shift = 0;
+      int code = (packed[byteOffset(r, kk, k, &shift)] >> shift) & 3;
       if (code == 3) return false;
       t[r * k + kk] = int8_t(code - 1);
     }

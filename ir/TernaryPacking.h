@@ -16,14 +16,21 @@ struct TernaryLayout {
   std::string_view name;
   /// "tern2b<B>": 2-bit codes t + 1 in blocks of B bytes holding 4B weights;
   /// byte j of block b, bits 2s..2s+1, is weight k = 4B*b + B*s + j; rows
-  /// padded with zeros to a multiple of 4B weights
+  /// padded with zeros to a multiple of 4B weights; the blocks of each
+  /// group of kRowGroup rows interleaved (block b of row r at block index
+  /// b * kRowGroup + r % kRowGroup of the group), N padded with zero rows
   /// (targets/x86-avx2/kernels/BitLinear.h has the full description).
   int64_t blockBytes = 0;
+  static constexpr int64_t kRowGroup = 8;
 
   /// Weights per row after padding.
   int64_t paddedK(int64_t k) const { return (k + 4 * blockBytes - 1) / (4 * blockBytes) * (4 * blockBytes); }
+  /// Rows after padding.
+  static int64_t paddedN(int64_t n) { return (n + kRowGroup - 1) / kRowGroup * kRowGroup; }
   /// Bytes of a packed [n, k] matrix.
-  int64_t bytes(int64_t n, int64_t k) const { return n * paddedK(k) / 4; }
+  int64_t bytes(int64_t n, int64_t k) const { return paddedN(n) * paddedK(k) / 4; }
+  /// Byte offset of the byte holding weight (r, kk), and the shift of its code.
+  int64_t byteOffset(int64_t r, int64_t kk, int64_t k, int *shift) const;
   /// Packs t[n, k] (int8 -1/0/+1, row-major).
   std::vector<uint8_t> pack(const int8_t *t, int64_t n, int64_t k) const;
   /// Unpacks into t[n, k]; false if a code is 3 (not a ternary value).

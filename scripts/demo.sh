@@ -14,8 +14,10 @@ trap 'rm -rf "$out"' EXIT
 echo "== ternc import $ex/model.onnx (the IR as imported)"
 "$ternc" import "$ex/model.onnx"
 echo
-echo "== after the cleanup pipeline (canonicalize, fold-constants, cse, dce)"
-"$ternc" import "$ex/model.onnx" --passes=canonicalize,fold-constants,cse,dce --pass-timing
+echo "== after the ternary pipeline: the fake-quant subgraphs become ActQuant, the weights tern constants,"
+echo "   and each quantized matmul with its norm, scales, activation and residual one BitLinear"
+"$ternc" import "$ex/model.onnx" --pass-timing \
+  --passes=canonicalize,fold-constants,cse,dce,act-quant,ternarize,fuse-bitlinear,dce
 echo
 echo "== ternc run: interpreter on examples/bitnet_block/input.npy"
 "$ternc" run "$ex/model.onnx" --input x="$ex/input.npy" --output-dir "$out/interp"
@@ -30,8 +32,8 @@ PY
 }
 check "$out/interp/y.npy" interpreter
 echo
-echo "== ternc compile: a native executable (x86-avx2), then run it"
-"$ternc" compile "$ex/model.onnx" -o "$out/bitnet_block" --stats
+echo "== ternc compile: a native executable (x86-avx2, this CPU's best ternary kernel), then run it"
+"$ternc" compile "$ex/model.onnx" -o "$out/bitnet_block" --stats --cpu=native
 "$out/bitnet_block" --info
 "$out/bitnet_block" --input x="$ex/input.npy" --output-dir "$out/native"
 check "$out/native/y.npy" "compiled executable"

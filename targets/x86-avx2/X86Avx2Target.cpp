@@ -39,11 +39,12 @@ public:
     return {ternc_kernels_x86_64_bc, size_t(ternc_kernels_x86_64_bc_end - ternc_kernels_x86_64_bc)};
   }
 
-  /// Packs ternary weights for the best kernel the CPU runs: AVX512-VNNI on zmm (tern2b64) where the CPU
-  /// has it, else on ymm, else AVX2 (tern2b32). bench/ternary measured the zmm kernel fastest on Zen 5.
+  /// Packs ternary weights for the best kernel the CPU runs: AVX512-VNNI on zmm with GFNI code extraction
+  /// (tern2b64) where the CPU has both, else VNNI on ymm, else AVX2 (tern2b32). bench/ternary measured the
+  /// zmm kernel fastest on Zen 5 (docs/ternary.md).
   std::vector<std::string> pipeline(const CpuSelection &cpu) const override {
     bool vnni = cpuHasFeatures(triple(), cpu, {"avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512vnni"});
-    return {x86PackPass(vnni, vnni)};
+    return {x86PackPass(vnni && cpuHasFeatures(triple(), cpu, {"gfni"}), vnni)};
   }
 
   void registerPasses(PassRegistry &r) const override { registerX86Passes(r); }

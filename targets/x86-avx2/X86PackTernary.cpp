@@ -27,7 +27,7 @@ constexpr Variant kVariants[] = {
     {"x86-pack-vnni256", "tern2b32", "tern2b32_vnni256",
      "Pack BitLinear ternary weights as 2-bit codes in 32-byte blocks for the AVX512-VNNI ymm kernel"},
     {"x86-pack-vnni512", "tern2b64", "tern2b64_vnni512",
-     "Pack BitLinear ternary weights as 2-bit codes in 64-byte blocks for the AVX512-VNNI zmm kernel"},
+     "Pack BitLinear ternary weights as 2-bit codes in 64-byte blocks for the AVX512-VNNI + GFNI zmm kernel"},
 };
 
 /// Why the x86 kernels cannot take this weight, or "" if they can.

@@ -44,12 +44,14 @@ bool hasVnni() {
          __builtin_cpu_supports("avx512vnni");
 }
 
+bool hasVnniGfni() { return hasVnni() && __builtin_cpu_supports("gfni"); }
+
 const Variant kVariants[] = {
     {"avx2", "tern2b32", hasAvx2, tk_ternary_dot_tern2b32_avx2, tk_ternary_dot_tern2b32_avx2_items,
      tk_bitlinear_tern2b32_avx2, tk_bitlinear_tern2b32_avx2_items},
     {"vnni256", "tern2b32", hasVnni, tk_ternary_dot_tern2b32_vnni256, tk_ternary_dot_tern2b32_vnni256_items,
      tk_bitlinear_tern2b32_vnni256, tk_bitlinear_tern2b32_vnni256_items},
-    {"vnni512", "tern2b64", hasVnni, tk_ternary_dot_tern2b64_vnni512, tk_ternary_dot_tern2b64_vnni512_items,
+    {"vnni512", "tern2b64", hasVnniGfni, tk_ternary_dot_tern2b64_vnni512, tk_ternary_dot_tern2b64_vnni512_items,
      tk_bitlinear_tern2b64_vnni512, tk_bitlinear_tern2b64_vnni512_items},
 };
 

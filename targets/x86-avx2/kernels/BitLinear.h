@@ -4,14 +4,17 @@
  * no allocation, no libc), and natively for the unit tests and bench/ternary.
  *
  * ---- Packed ternary weights: layout "tern2b<B>", B = 32 or 64 ------------
- * A ternary matrix t[N, K] (values -1, 0, +1) is stored row by row; a row
- * takes Kp / 4 bytes, Kp = K rounded up to a multiple of 4B. Row n's block
- * b (B bytes, 4B weights) starts at byte n * Kp/4 + b * B; bits 2s..2s+1 of
- * its byte j (s = 0..3) hold the code t + 1 (0, 1 or 2) of weight
- * k = 4B*b + B*s + j. Padding weights are 0 (code 1). So one B-byte vector
- * load gives, by shift and mask, four vectors of B consecutive codes: the
- * 2-bit I2_S idea of bitnet.cpp, with blocks as wide as the vector (B = 32
- * for AVX2, 64 for AVX-512). ir/TernaryPacking.h packs and unpacks.
+ * A ternary matrix t[N, K] (values -1, 0, +1) is stored in groups of
+ * TK_TERN_ROW_GROUP (8) rows, N padded with zero rows to a multiple of 8.
+ * A row has Kp / 4 bytes, Kp = K rounded up to a multiple of 4B, in blocks
+ * of B bytes; the blocks of a group's rows are interleaved: block b of row
+ * n starts at byte (n / 8) * 8 * Kp/4 + (b * 8 + n % 8) * B. Bits 2s..2s+1
+ * of byte j of a block (s = 0..3) hold the code t + 1 (0, 1 or 2) of
+ * weight k = 4B*b + B*s + j. Padding weights are 0 (code 1). So one B-byte
+ * vector load gives, by shift and mask, four vectors of B consecutive
+ * codes (the 2-bit I2_S idea of bitnet.cpp, with blocks as wide as the
+ * vector), and a kernel working on 8 rows at a time reads memory strictly
+ * in order. ir/TernaryPacking.h packs and unpacks.
  *
  * ---- BitLinear: y = epilogue(int8 q . ternary w) --------------------------
  * For m < M, n < N, with q dense int8 [M, K] and s[M] its per-row scales:
@@ -34,7 +37,8 @@
  * Kernels by layout and instruction set:
  *   tk_bitlinear_tern2b32_avx2     AVX2 vpmaddubsw + vpmaddwd
  *   tk_bitlinear_tern2b32_vnni256  AVX512-VNNI+VL vpdpbusd on ymm
- *   tk_bitlinear_tern2b64_vnni512  AVX512-VNNI+BW vpdpbusd on zmm
+ *   tk_bitlinear_tern2b64_vnni512  AVX512-VNNI+BW vpdpbusd on zmm, GFNI vgf2p8affineqb
+ *                                  to extract the codes
  * (each with _items and _grain). */
 #ifndef TERNC_TARGETS_X86_BITLINEAR_H
 #define TERNC_TARGETS_X86_BITLINEAR_H
@@ -42,6 +46,7 @@
 #include <stdint.h>
 
 #define TK_BITLINEAR_ROWS 16
+#define TK_TERN_ROW_GROUP 8
 
 #ifdef __cplusplus
 extern "C" {

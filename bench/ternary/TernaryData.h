@@ -1,0 +1,26 @@
+// TernaryData: the benchmark's operands (random ternary weights, activations), its ActQuant and the scalar
+// integer reference the kernels are checked against.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace ternc::bench {
+
+/// A random ternary matrix t[n, k] (-1, 0, +1 about equally often) from `seed`. Weight 0 of every 256-weight
+/// block is +1, so each llama.cpp block's absmax scale equals the tensor scale and TQ2_0/TQ1_0 hold exactly
+/// the same values as ternc's packing.
+std::vector<int8_t> randomTernary(uint64_t seed, int64_t n, int64_t k);
+
+/// `count` floats drawn from N(0, 1).
+std::vector<float> randomNormal(uint64_t seed, int64_t count);
+
+/// Per-row absmax int8 quantization as BitNet's activation quantizer does it (the cost ternc's ActQuant adds
+/// before a BitLinear): s[r] = 127 / max|x[r, :]|, q = round-to-nearest-even(x * s) clamped to [-128, 127].
+/// BitLinear's epilogue then divides by s (dequantMul = 0).
+void actQuant(const float *x, int64_t rows, int64_t k, int8_t *q, float *s);
+
+/// sum over i < k of q[i] * t[i], the exact integer dot the kernels must reproduce.
+int32_t referenceDot(const int8_t *q, const int8_t *t, int64_t k);
+
+} // namespace ternc::bench

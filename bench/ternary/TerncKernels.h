@@ -1,0 +1,41 @@
+// TerncKernels: ternc's x86 ternary kernels (targets/x86-avx2/kernels/BitLinear.h) as the benchmark calls them,
+// items split into contiguous shares over the bench's thread pool.
+#pragma once
+
+#include "ThreadPool.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace ternc::bench {
+
+/// One instruction-set variant of BitLinear and of the integer-only dot, with the packed layout it reads.
+struct TerncKernel {
+  const char *name;   ///< e.g. "tern2b64_vnni512"
+  const char *layout; ///< "tern2b32" or "tern2b64" (ir/TernaryPacking.h)
+  bool supported;     ///< this CPU has the instructions
+  int64_t (*items)(const int8_t *, const float *, const uint8_t *, const float *, const float *, const uint8_t *,
+                   const float *, const float *, const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+                   int64_t, int64_t);
+  void (*run)(const int8_t *, const float *, const uint8_t *, const float *, const float *, const uint8_t *,
+              const float *, const float *, const float *, float *, int64_t, int64_t, int64_t, int64_t, int64_t,
+              int64_t, int64_t, int64_t, int64_t);
+  int64_t (*dotItems)(const int8_t *, const uint8_t *, int32_t *, int64_t, int64_t, int64_t);
+  void (*dot)(const int8_t *, const uint8_t *, int32_t *, int64_t, int64_t, int64_t, int64_t, int64_t);
+};
+
+/// Every variant: tern2b64_vnni512, tern2b32_vnni256, tern2b32_avx2.
+const std::vector<TerncKernel> &terncKernels();
+/// The variant named `name`, or null.
+const TerncKernel *findTerncKernel(const char *name);
+
+/// y[M, N] = (q[M, K] . t[N, K]^T) * wscale / s[m]: BitLinear with one per-tensor weight scale, no bias, no
+/// activation, no residual (the shape of a BitNet projection), on `threads` threads of `pool`.
+void bitLinear(const TerncKernel &kernel, ThreadPool &pool, int threads, const int8_t *q, const float *s,
+               const uint8_t *w, const float *wscale, float *y, int64_t M, int64_t N, int64_t K);
+
+/// out[M, N] = q . t^T as exact int32, on `threads` threads of `pool`.
+void ternaryDot(const TerncKernel &kernel, ThreadPool &pool, int threads, const int8_t *q, const uint8_t *w,
+                int32_t *out, int64_t M, int64_t N, int64_t K);
+
+} // namespace ternc::bench

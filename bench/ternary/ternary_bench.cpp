@@ -1,0 +1,702 @@
+// ternary_bench: ternc's x86 ternary kernels against llama.cpp's TQ2_0/TQ1_0 kernels and the machine's memory
+// read bandwidth, in one process and one run, on 1 and 2 threads (bench/README.md, "Ternary kernels").
+#include "GgmlPeer.h"
+#include "MatrixSets.h"
+#include "StreamRead.h"
+#include "TernaryData.h"
+#include "TerncKernels.h"
+#include "ThreadPool.h"
+
+#include "ir/Error.h"
+#include "ir/TernaryPacking.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ternc::bench {
+
+namespace {
+
+/// 3/64: exact in fp16, so TQ2_0/TQ1_0 (one fp16 absmax per 256 weights) store the same values as ternc.
+constexpr float kWeightScale = 0.046875f;
+constexpr size_t kStreamBytes = size_t(1) << 30;
+constexpr int kStreamReps = 5;
+constexpr int kPoolThreads = 2;
+constexpr double kMiB = 1024.0 * 1024.0;
+
+struct Shape {
+  const char *model;
+  const char *matrix;
+  int64_t n; ///< outputs (weight rows)
+  int64_t k; ///< reduction
+};
+
+/// Decode shapes of the issue: weights [N, K], y[N] = W . x.
+const Shape kShapes[] = {
+    {"BitNet-2B4T", "q/o", 2560, 2560},  {"BitNet-2B4T", "k/v", 640, 2560}, {"BitNet-2B4T", "gate/up", 6912, 2560},
+    {"BitNet-2B4T", "down", 2560, 6912}, {"BitCPM-8B", "attn", 4096, 4096}, {"BitCPM-8B", "gate/up", 16384, 4096},
+    {"BitCPM-8B", "down", 4096, 16384},
+};
+
+struct Options {
+  std::string libDir;
+  double minMiB = 256;
+  int gemvReps = 7;
+  int gemmReps = 5;
+  int gemmMats = 3;
+  int64_t gemmM = 128;
+  std::vector<int> threads{1, 2};
+  std::vector<std::string> shapes;
+  bool skipGgml = false;
+  bool skipGemm = false;
+  bool hot = false;
+  std::string tsv;
+};
+
+double seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double cpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// Waits until no thread of this process burns CPU. Idle workers of all three pools (this bench's, GgmlPeer's
+/// GEMV pool and ggml's own threadpool) poll for a while after their last job; with two cores, one library's
+/// spinning workers would otherwise share a core with the next library's timed threads.
+double quiescedSeconds = 0; ///< total time quiesce() waited, reported on stderr
+
+void quiesce() {
+  double t0 = seconds();
+  struct Account {
+    double t0;
+    ~Account() { quiescedSeconds += seconds() - t0; }
+  } account{t0};
+  for (int i = 0; i < 400; ++i) {
+    double c0 = cpuSeconds();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (cpuSeconds() - c0 < 0.5e-3)
+      return;
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// One timed thing: a call on matrix i, and where its median seconds per call go.
+struct Contestant {
+  std::function<void(int64_t)> call;
+  double *result;
+};
+
+/// Untimed calls before each timed round, at least this long.
+constexpr double kWakeSeconds = 5e-3;
+
+/// Times the contestants in rounds, each round running every contestant in turn (after quiesce() and untimed
+/// calls that wake its threads), so a change in the machine's load during the run hits them all alike.
+/// With `passes`, a round is a pass over all `count` matrices (each call reads weights no cache holds; time per
+/// call = pass time / count); otherwise it is one call on matrix round % count. One untimed pass over all
+/// matrices comes first (ggml builds a graph per matrix on first use). Stores the median over `reps` rounds.
+void timeRounds(const std::vector<Contestant> &contestants, int64_t count, int reps, bool passes) {
+  std::vector<std::vector<double>> times(contestants.size());
+  for (int r = -1; r < reps; ++r)
+    for (size_t c = 0; c < contestants.size(); ++c) {
+      quiesce();
+      const auto &call = contestants[c].call;
+      if (r < 0) {
+        for (int64_t i = 0; i < count; ++i)
+          call(i);
+        continue;
+      }
+      int64_t first = passes ? 0 : r % count, last = passes ? count : first + 1;
+      // Wakes the contestant's sleeping threads (a futex wake-up costs milliseconds on this kind of VM), and
+      // gives the scheduler a few milliseconds to move a woken thread off its waker's core, with untimed calls
+      // on a matrix the timed calls reach last or not at all.
+      for (double w0 = seconds(); seconds() - w0 < kWakeSeconds;)
+        call(passes ? count - 1 : (first + 1) % count);
+      double t0 = seconds();
+      for (int64_t i = first; i < last; ++i)
+        call(i);
+      times[c].push_back((seconds() - t0) / static_cast<double>(last - first));
+    }
+  for (size_t c = 0; c < contestants.size(); ++c)
+    *contestants[c].result = median(times[c]);
+}
+
+/// max |got - want| / max |want| (outputs near zero make per-element ratios meaningless).
+template <typename A, typename B> double maxRelDiff(const A *got, const B *want, size_t count) {
+  double err = 0, ref = 0;
+  for (size_t i = 0; i < count; ++i) {
+    err = std::max(err, std::abs(static_cast<double>(got[i]) - static_cast<double>(want[i])));
+    ref = std::max(ref, std::abs(static_cast<double>(want[i])));
+  }
+  return err / ref;
+}
+
+double geomean(const std::vector<double> &v) {
+  double s = 0;
+  for (double x : v)
+    s += std::log(x);
+  return std::exp(s / static_cast<double>(v.size()));
+}
+
+/// The 1-minute load average: other processes' demand for the two cores while the bench ran.
+double loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  in >> load;
+  return load;
+}
+
+std::string cpuName() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0)
+      return line.substr(line.find(':') + 2);
+  return "unknown CPU";
+}
+
+struct GemvRow {
+  const Shape *shape;
+  int threads;
+  int64_t mats;
+  double matBytes;           ///< packed ternc bytes of one matrix
+  double ternc[2];           ///< primary, reference kernel (seconds per call; 0 = not run)
+  double hot = 0;            ///< primary kernel on one matrix over and over (in cache), with --hot
+  double vecDot[2] = {0, 0}; ///< ggml TQ2_0, TQ1_0 via GgmlPeer::gemv (row-by-row vec_dot)
+  double matmul[2] = {0, 0}; ///< ... via GgmlPeer::matmul (ggml_mul_mat graph, M = 1)
+};
+
+struct GemmRow {
+  const Shape *shape;
+  int threads;
+  double ternc[2];      ///< primary, reference kernel
+  double terncActQuant; ///< primary kernel after ActQuant of the f32 activations, timed together
+  double ggml[2] = {0, 0};
+};
+
+struct CheckRow {
+  const Shape *shape;
+  int dotKernels = 0;      ///< kernels whose integer dots matched the scalar reference exactly
+  double bitLinearUlp = 0; ///< worst BitLinear float output vs the exact integer result, in f32 ulps
+  double terncVsFloat = 0; ///< primary GEMV vs the f32 x . (t * scale) in double
+  double ggmlVsFloat[2] = {0, 0};
+  double gemmVsGgml = 0; ///< primary GEMM (M rows) vs ggml TQ2_0 GEMM on the same weights and x
+};
+
+class Bench {
+public:
+  explicit Bench(const Options &opt) : opt_(opt) {}
+  void run(const std::string &command);
+
+private:
+  void allocate(const std::vector<const Shape *> &shapes);
+  void runShape(const Shape &s);
+  void check(const Shape &s, const std::vector<int8_t> &t, const std::vector<float> &x, const std::vector<int8_t> &q,
+             const std::vector<float> &sq, const std::vector<uint8_t *> &w64, const std::vector<uint8_t *> &w32,
+             const std::vector<GgmlPacked> *tq);
+  void streamBandwidth(double (&out)[kPoolThreads]);
+  double poolOverhead();
+  void report(const std::string &command, double elapsed) const;
+
+  int64_t copiesFor(const Shape &s) const;
+  const std::vector<uint8_t *> &weightsFor(const TerncKernel &k) const { return k.layout[6] == '6' ? w64_ : w32_; }
+
+  Options opt_;
+  ThreadPool pool_{kPoolThreads};
+  std::unique_ptr<GgmlPeer> peer_;
+  const TerncKernel *primary_ = nullptr;
+  const TerncKernel *reference_ = nullptr;
+  std::shared_ptr<Arena> stream_, tern64_, tern32_, tqArena_[2];
+  std::vector<uint8_t *> w64_, w32_;
+  double streamStart_[kPoolThreads] = {0, 0}, streamEnd_[kPoolThreads] = {0, 0};
+  double poolUs_ = 0;
+  double loadStart_ = 0, loadEnd_ = 0;
+  std::vector<GemvRow> gemv_;
+  std::vector<GemmRow> gemm_;
+  std::vector<CheckRow> checks_;
+};
+
+int64_t Bench::copiesFor(const Shape &s) const {
+  auto bytes = static_cast<double>(findTernaryLayout("tern2b64")->bytes(s.n, s.k));
+  return std::max<int64_t>(2, static_cast<int64_t>(std::ceil(opt_.minMiB * kMiB / bytes)));
+}
+
+void Bench::allocate(const std::vector<const Shape *> &shapes) {
+  size_t t64 = 0, t32 = 0, tq[2] = {0, 0};
+  for (const Shape *s : shapes) {
+    int64_t count = copiesFor(*s);
+    t64 = std::max(t64, replicatedBytes(findTernaryLayout("tern2b64")->bytes(s->n, s->k), count));
+    t32 = std::max(t32, replicatedBytes(findTernaryLayout("tern2b32")->bytes(s->n, s->k), count));
+    if (peer_)
+      for (int f = 0; f < 2; ++f)
+        tq[f] = std::max(tq[f], replicatedBytes(s->n * s->k / 256 * peer_->blockBytes(GgmlTernaryFormat(f)), count));
+  }
+  tern64_ = std::make_shared<Arena>(t64);
+  tern32_ = std::make_shared<Arena>(t32);
+  for (int f = 0; f < 2; ++f)
+    if (tq[f])
+      tqArena_[f] = std::make_shared<Arena>(tq[f]);
+}
+
+void Bench::streamBandwidth(double (&out)[kPoolThreads]) {
+  for (int t = 1; t <= kPoolThreads; ++t) {
+    quiesce();
+    out[t - 1] = readBandwidth(pool_, t, stream_->data(), kStreamBytes, kStreamReps);
+  }
+}
+
+double Bench::poolOverhead() {
+  quiesce();
+  for (int i = 0; i < 1000; ++i)
+    pool_.run(kPoolThreads, [](int) {});
+  std::vector<double> times;
+  for (int i = 0; i < 5000; ++i) {
+    double t0 = seconds();
+    pool_.run(kPoolThreads, [](int) {});
+    times.push_back(seconds() - t0);
+  }
+  return median(times) * 1e6;
+}
+
+void Bench::check(const Shape &s, const std::vector<int8_t> &t, const std::vector<float> &x,
+                  const std::vector<int8_t> &q, const std::vector<float> &sq, const std::vector<uint8_t *> &w64,
+                  const std::vector<uint8_t *> &w32, const std::vector<GgmlPacked> *tq) {
+  const int64_t n = s.n, k = s.k, m = opt_.gemmM;
+  CheckRow row{&s};
+  // Columns checked at M rows: the first and last item (16 columns) and a stride through the rest; at M = 1
+  // every column.
+  std::vector<int64_t> cols;
+  for (int64_t c = 0; c < n; ++c)
+    if (c < 16 || c >= n - 16 || c % 61 == 0)
+      cols.push_back(c);
+  std::vector<int32_t> ref1(static_cast<size_t>(n)), refM(static_cast<size_t>(m) * cols.size());
+  for (int64_t c = 0; c < n; ++c)
+    ref1[c] = referenceDot(q.data(), t.data() + c * k, k);
+  for (int64_t r = 0; r < m; ++r)
+    for (size_t j = 0; j < cols.size(); ++j)
+      refM[r * cols.size() + j] = referenceDot(q.data() + r * k, t.data() + cols[j] * k, k);
+  auto exact = [&](int32_t d, int64_t r) {
+    return static_cast<float>(static_cast<double>(d) * static_cast<double>(kWeightScale) / static_cast<double>(sq[r]));
+  };
+
+  std::vector<int32_t> dots(static_cast<size_t>(m * n));
+  std::vector<float> y(static_cast<size_t>(m * n)), yPrimary1(static_cast<size_t>(n)), yPrimaryM;
+  for (const TerncKernel &kernel : terncKernels()) {
+    if (!kernel.supported)
+      continue;
+    const uint8_t *w = (kernel.layout[6] == '6' ? w64 : w32)[0];
+    for (int64_t rows : {int64_t(1), m}) {
+      std::fill(dots.begin(), dots.end(), INT32_MIN);
+      ternaryDot(kernel, pool_, kPoolThreads, q.data(), w, dots.data(), rows, n, k);
+      std::fill(y.begin(), y.end(), std::nanf(""));
+      bitLinear(kernel, pool_, kPoolThreads, q.data(), sq.data(), w, &kWeightScale, y.data(), rows, n, k);
+      for (int64_t r = 0; r < rows; ++r)
+        for (size_t j = 0; j < (rows == 1 ? static_cast<size_t>(n) : cols.size()); ++j) {
+          int64_t c = rows == 1 ? static_cast<int64_t>(j) : cols[j];
+          int32_t want = rows == 1 ? ref1[c] : refM[r * cols.size() + j];
+          int32_t got = dots[r * n + c];
+          if (got != want)
+            fail("{} {}x{}: tk_ternary_dot_{} M={} row {} column {} is {}, the scalar reference says {}", s.model, n, k,
+                 kernel.name, rows, r, c, got, want);
+          float e = exact(want, r), g = y[r * n + c];
+          double ulp = std::abs(static_cast<double>(g) - e) /
+                       std::max(static_cast<double>(std::nextafter(std::abs(e), INFINITY) - std::abs(e)), 1e-45);
+          if (!(ulp <= 1.0))
+            fail("{} {}x{}: tk_bitlinear_{} M={} y[{}, {}] = {}, the exact dot {} gives {} ({} ulp)", s.model, n, k,
+                 kernel.name, rows, r, c, g, want, e, ulp);
+          row.bitLinearUlp = std::max(row.bitLinearUlp, ulp);
+        }
+      if (&kernel == primary_ && rows == 1)
+        std::copy(y.begin(), y.begin() + n, yPrimary1.begin());
+      if (&kernel == primary_ && rows == m)
+        yPrimaryM = y;
+    }
+    ++row.dotKernels;
+  }
+
+  // Against the float computation both libraries approximate: y[c] = sum_k x[k] * t[c, k] * scale.
+  std::vector<double> yFloat(static_cast<size_t>(n));
+  for (int64_t c = 0; c < n; ++c) {
+    double acc = 0;
+    for (int64_t i = 0; i < k; ++i)
+      acc += static_cast<double>(x[i]) * t[c * k + i];
+    yFloat[c] = acc * kWeightScale;
+  }
+  // ternc rounds x to 8 bits per row (absmax), llama.cpp per 256 values (Q8_K): about 1% of a typical output.
+  constexpr double kTolerance = 2e-2;
+  row.terncVsFloat = maxRelDiff(yPrimary1.data(), yFloat.data(), yFloat.size());
+  if (!(row.terncVsFloat < kTolerance))
+    fail("{} {}x{}: ternc GEMV differs from the float result by {:.3e} of its range", s.model, n, k, row.terncVsFloat);
+  if (tq) {
+    GgmlPacked act = peer_->quantizeActivations(x.data(), 1, k);
+    for (int f = 0; f < 2; ++f) {
+      auto format = GgmlTernaryFormat(f);
+      peer_->gemv(format, tq[f][0], act, y.data(), kPoolThreads);
+      row.ggmlVsFloat[f] = maxRelDiff(y.data(), yFloat.data(), yFloat.size());
+      if (!(row.ggmlVsFloat[f] < kTolerance))
+        fail("{} {}x{}: ggml {} GEMV differs from the float result by {:.3e} of its range", s.model, n, k,
+             ggmlFormatName(format), row.ggmlVsFloat[f]);
+    }
+    peer_->matmul(GgmlTernaryFormat::TQ2_0, tq[0][0], x.data(), m, y.data(), kPoolThreads);
+    row.gemmVsGgml = maxRelDiff(yPrimaryM.data(), y.data(), y.size());
+    if (!(row.gemmVsGgml < 1.5 * kTolerance))
+      fail("{} {}x{}: ternc and ggml TQ2_0 GEMM (M={}) differ by {:.3e} of the range", s.model, n, k, m,
+           row.gemmVsGgml);
+  }
+  checks_.push_back(row);
+}
+
+void Bench::runShape(const Shape &s) {
+  const int64_t n = s.n, k = s.k, m = opt_.gemmM;
+  double t0 = seconds();
+  std::vector<int8_t> t = randomTernary(0x7e57ull * 1000003 + static_cast<uint64_t>(n * 7919 + k), n, k);
+  std::vector<float> x = randomNormal(static_cast<uint64_t>(n ^ (k << 20)), m * k);
+  // The activations are quantized once; row 0 is the GEMV's x, all m rows the GEMM's.
+  std::vector<int8_t> q(static_cast<size_t>(m * k));
+  std::vector<float> sq(static_cast<size_t>(m));
+  actQuant(x.data(), m, k, q.data(), sq.data());
+
+  int64_t count = copiesFor(s);
+  {
+    std::vector<uint8_t> p64 = findTernaryLayout("tern2b64")->pack(t.data(), n, k);
+    w64_ = replicate(*tern64_, p64.data(), p64.size(), count, {64, 64});
+    std::vector<uint8_t> p32 = findTernaryLayout("tern2b32")->pack(t.data(), n, k);
+    w32_ = replicate(*tern32_, p32.data(), p32.size(), count, {32, 32});
+  }
+  std::vector<GgmlPacked> tq[2];
+  if (peer_) {
+    std::vector<float> wf(t.size());
+    for (size_t i = 0; i < t.size(); ++i)
+      wf[i] = static_cast<float>(t[i]) * kWeightScale;
+    const CodeRegion regions[2] = {{66, 64}, {54, 48}}; // block_tq2_0: qs[64], d; block_tq1_0: qs[48], qh[4], d
+    for (int f = 0; f < 2; ++f) {
+      GgmlPacked base = peer_->quantizeWeights(GgmlTernaryFormat(f), wf.data(), n, k);
+      for (uint8_t *p : replicate(*tqArena_[f], base.data(), base.bytes(), count, regions[f])) {
+        GgmlPacked view = base;
+        view.storage = std::shared_ptr<uint8_t>(tqArena_[f], p); // shares the arena's lifetime
+        tq[f].push_back(view);
+      }
+    }
+  }
+  double setup = seconds() - t0;
+  check(s, t, x, q, sq, w64_, w32_, peer_ ? tq : nullptr);
+  fmt::print(stderr, "{} {} {}x{}: {} matrices of {:.2f} MiB, setup {:.1f} s, checks {:.1f} s\n", s.model, s.matrix, n,
+             k, count, static_cast<double>(findTernaryLayout("tern2b64")->bytes(n, k)) / kMiB, setup,
+             seconds() - t0 - setup);
+
+  std::vector<float> y(static_cast<size_t>(m * n));
+  std::vector<int8_t> qAq(q.size());
+  std::vector<float> sAq(sq.size());
+  GgmlPacked act1;
+  if (peer_)
+    act1 = peer_->quantizeActivations(x.data(), 1, k);
+  const TerncKernel *kernels[2] = {primary_, reference_};
+  const auto matBytes = static_cast<double>(findTernaryLayout("tern2b64")->bytes(n, k));
+  std::vector<Contestant> contestants;
+  gemv_.reserve(gemv_.size() + opt_.threads.size()); // rows stay put: contestants point into them
+  for (int th : opt_.threads) {
+    GemvRow &row = gemv_.emplace_back(GemvRow{&s, th, count, matBytes, {0, 0}});
+    for (int i = 0; i < 2; ++i)
+      if (const TerncKernel *kernel = kernels[i]) {
+        const auto &w = weightsFor(*kernel);
+        contestants.push_back({[&, kernel, th](int64_t j) {
+                                 bitLinear(*kernel, pool_, th, q.data(), sq.data(), w[j], &kWeightScale, y.data(), 1, n,
+                                           k);
+                               },
+                               &row.ternc[i]});
+      }
+    if (opt_.hot) {
+      const uint8_t *w0 = weightsFor(*primary_)[0];
+      contestants.push_back({[&, w0, th](int64_t) {
+                               bitLinear(*primary_, pool_, th, q.data(), sq.data(), w0, &kWeightScale, y.data(), 1, n,
+                                         k);
+                             },
+                             &row.hot});
+    }
+    if (peer_)
+      for (int f = 0; f < 2; ++f) {
+        auto format = GgmlTernaryFormat(f);
+        contestants.push_back(
+            {[&, format, f, th](int64_t j) { peer_->gemv(format, tq[f][j], act1, y.data(), th); }, &row.vecDot[f]});
+        contestants.push_back(
+            {[&, format, f, th](int64_t j) { peer_->matmul(format, tq[f][j], x.data(), 1, y.data(), th); },
+             &row.matmul[f]});
+      }
+  }
+  timeRounds(contestants, count, opt_.gemvReps, true);
+
+  if (!opt_.skipGemm) {
+    contestants.clear();
+    int64_t mats = std::min<int64_t>(count, opt_.gemmMats);
+    gemm_.reserve(gemm_.size() + opt_.threads.size());
+    for (int th : opt_.threads) {
+      GemmRow &row = gemm_.emplace_back(GemmRow{&s, th, {0, 0}, 0});
+      for (int i = 0; i < 2; ++i)
+        if (const TerncKernel *kernel = kernels[i]) {
+          const auto &w = weightsFor(*kernel);
+          contestants.push_back({[&, kernel, th](int64_t j) {
+                                   bitLinear(*kernel, pool_, th, q.data(), sq.data(), w[j], &kWeightScale, y.data(), m,
+                                             n, k);
+                                 },
+                                 &row.ternc[i]});
+        }
+      const auto &w = weightsFor(*primary_);
+      contestants.push_back({[&, th](int64_t j) {
+                               pool_.split(th, m, [&](int64_t r0, int64_t r1) {
+                                 actQuant(x.data() + r0 * k, r1 - r0, k, qAq.data() + r0 * k, sAq.data() + r0);
+                               });
+                               bitLinear(*primary_, pool_, th, qAq.data(), sAq.data(), w[j], &kWeightScale, y.data(), m,
+                                         n, k);
+                             },
+                             &row.terncActQuant});
+      if (peer_)
+        for (int f = 0; f < 2; ++f)
+          contestants.push_back(
+              {[&, f, th](int64_t j) { peer_->matmul(GgmlTernaryFormat(f), tq[f][j], x.data(), m, y.data(), th); },
+               &row.ggml[f]});
+    }
+    timeRounds(contestants, mats, opt_.gemmReps, false);
+  }
+  if (peer_)
+    peer_->releaseMatmulPlans(); // the next shape reuses the arenas, hence the weight addresses the plans key on
+  fmt::print(stderr, "  timed in {:.1f} s (waiting for idle threads: {:.1f} s so far)\n", seconds() - t0,
+             quiescedSeconds);
+}
+
+void Bench::run(const std::string &command) {
+  double t0 = seconds();
+  loadStart_ = loadAverage();
+  primary_ = findTerncKernel("tern2b64_vnni512");
+  reference_ = findTerncKernel("tern2b32_avx2");
+  if (!reference_->supported)
+    fail("ternary bench: this CPU lacks AVX2 + FMA, which every ternc x86 kernel needs");
+  if (!primary_->supported) {
+    primary_ = reference_;
+    reference_ = nullptr;
+  }
+  std::vector<const Shape *> shapes;
+  for (const Shape &s : kShapes)
+    if (opt_.shapes.empty() ||
+        std::find(opt_.shapes.begin(), opt_.shapes.end(), fmt::format("{}x{}", s.n, s.k)) != opt_.shapes.end())
+      shapes.push_back(&s);
+  if (shapes.empty())
+    fail("ternary bench: no decode shape matches --shapes");
+  for (int th : opt_.threads)
+    if (th < 1 || th > kPoolThreads)
+      fail("ternary bench: --threads takes 1 or 2, not {}", th);
+
+  if (!opt_.skipGgml)
+    peer_ = std::make_unique<GgmlPeer>(opt_.libDir);
+  allocate(shapes);
+  stream_ = std::make_shared<Arena>(kStreamBytes);
+  for (size_t i = 0; i < kStreamBytes; i += 8) { // touch every page, and give the sum something to add
+    uint64_t v = i * 0x9e3779b97f4a7c15ull;
+    std::memcpy(stream_->data() + i, &v, sizeof v);
+  }
+  streamBandwidth(streamStart_);
+  poolUs_ = poolOverhead();
+  fmt::print(stderr, "stream read {:.1f} GB/s (1 thread), {:.1f} GB/s (2 threads); pool dispatch {:.2f} us\n",
+             streamStart_[0], streamStart_[1], poolUs_);
+  for (const Shape *s : shapes)
+    runShape(*s);
+  streamBandwidth(streamEnd_);
+  loadEnd_ = loadAverage();
+  report(command, seconds() - t0);
+
+  if (!opt_.tsv.empty()) {
+    std::ofstream out(opt_.tsv);
+    out << "n\tk\tthreads\tternc_us\tternc_hot_us\n";
+    for (const GemvRow &r : gemv_)
+      out << r.shape->n << '\t' << r.shape->k << '\t' << r.threads << '\t' << r.ternc[0] * 1e6 << '\t' << r.hot * 1e6
+          << '\n';
+    if (!out)
+      fail("ternary bench: cannot write {}", opt_.tsv);
+  }
+}
+
+std::string ratio(double num, double den) { return num > 0 && den > 0 ? fmt::format("{:.2f}x", num / den) : "-"; }
+std::string us(double sec) { return sec > 0 ? fmt::format("{:.1f}", sec * 1e6) : "-"; }
+std::string ms(double sec) { return sec > 0 ? fmt::format("{:.2f}", sec * 1e3) : "-"; }
+
+void Bench::report(const std::string &command, double elapsed) const {
+  double stream[kPoolThreads];
+  for (int t = 0; t < kPoolThreads; ++t) // the higher of the two measurements: the fraction errs low, not high
+    stream[t] = std::max(streamStart_[t], streamEnd_[t]);
+  const char *pName = primary_->name, *rName = reference_ ? reference_->name : "-";
+  fmt::print("# ternc ternary kernels vs llama.cpp TQ2_0 / TQ1_0 (bench/ternary)\n\n");
+  fmt::print("- CPU: {}, {} hardware threads; ternc kernels `{}` and `{}` (BitLinear.cpp, -O3 -march=native)\n",
+             cpuName(), std::thread::hardware_concurrency(), pName, rName);
+  if (peer_)
+    fmt::print("- llama.cpp: ggml {}, `{}` (dlopen'ed from @node-llama-cpp/linux-x64@3.22.1)\n", peer_->version(),
+               peer_->cpuVariant());
+  fmt::print("- memory read bandwidth ({} GiB, {} loads, median of {}): {:.1f} / {:.1f} GB/s on 1 / 2 threads at the "
+             "start, {:.1f} / {:.1f} at the end; the higher is used\n",
+             kStreamBytes >> 30, sumWordsIsa(), kStreamReps, streamStart_[0], streamStart_[1], streamEnd_[0],
+             streamEnd_[1]);
+  fmt::print("- weights: per shape, copies of one random ternary matrix (scale {}) adding up to >= {:.0f} MiB of "
+             "packed ternc weights (and as many TQ2_0 / TQ1_0 copies), each page made distinct; calls rotate "
+             "through them, so weights come from memory\n",
+             kWeightScale, opt_.minMiB);
+  double fastest2 = 0;
+  for (const GemvRow &r : gemv_)
+    if (r.threads == 2 && (fastest2 == 0 || r.ternc[0] < fastest2))
+      fastest2 = r.ternc[0];
+  fmt::print("- thread pool: persistent workers; an empty 2-thread dispatch takes {:.2f} us (median){}\n\n", poolUs_,
+             fastest2 > 0
+                 ? fmt::format(", {:.1f}% of the fastest 2-thread ternc GEMV call", 100 * poolUs_ * 1e-6 / fastest2)
+                 : std::string());
+
+  fmt::print("## GEMV (M = 1), time per call, median of {} passes over all matrices\n\n", opt_.gemvReps);
+  fmt::print("ternc: BitLinear on int8 activations quantized once (ActQuant not timed). ggml: the faster of "
+             "row-by-row `vec_dot` on Q8_K activations quantized once (vd; quantization not timed) and "
+             "`ggml_mul_mat` (mm; quantizes x to Q8_K inside, about 1 us for one row). GB/s = packed ternc bytes "
+             "/ time.\n\n");
+  fmt::print("| model | matrix | N x K | thr | mats | ternc {} us | GB/s | % of stream |{} ternc {} us | TQ2_0 us "
+             "| TQ1_0 us | TQ2_0 / ternc | TQ1_0 / ternc |\n",
+             pName, opt_.hot ? " in cache us |" : "", rName);
+  fmt::print("|---|---|---|---|---|---|---|---|{}---|---|---|---|---|\n", opt_.hot ? "---|" : "");
+  auto best = [](double vd, double mm, std::string &label) {
+    if (vd <= 0 && mm <= 0)
+      return 0.0;
+    bool useVd = mm <= 0 || (vd > 0 && vd <= mm);
+    label = fmt::format("{} ({})", us(useVd ? vd : mm), useVd ? "vd" : "mm");
+    return useVd ? vd : mm;
+  };
+  std::vector<double> fraction2, gemvRatio1;
+  for (const GemvRow &r : gemv_) {
+    double gbps = r.matBytes / r.ternc[0] / 1e9, frac = gbps / stream[r.threads - 1];
+    std::string l2 = "-", l1 = "-";
+    double tq2 = best(r.vecDot[0], r.matmul[0], l2), tq1 = best(r.vecDot[1], r.matmul[1], l1);
+    if (r.threads == 2)
+      fraction2.push_back(frac);
+    if (r.threads == 1 && tq2 > 0)
+      gemvRatio1.push_back(tq2 / r.ternc[0]);
+    fmt::print("| {} | {} | {}x{} | {} | {} x {:.2f} MiB | {} | {:.1f} | {:.0f}% |{} {} | {} | {} | {} | {} |\n",
+               r.shape->model, r.shape->matrix, r.shape->n, r.shape->k, r.threads, r.mats, r.matBytes / kMiB,
+               us(r.ternc[0]), gbps, 100 * frac, opt_.hot ? fmt::format(" {} |", us(r.hot)) : "", us(r.ternc[1]), l2,
+               l1, ratio(tq2, r.ternc[0]), ratio(tq1, r.ternc[0]));
+  }
+
+  std::vector<double> gemmRatio[kPoolThreads];
+  if (!gemm_.empty()) {
+    fmt::print("\n## GEMM (M = {}), time per call, median of {} calls rotating over {} matrices\n\n", opt_.gemmM,
+               opt_.gemmReps, opt_.gemmMats);
+    fmt::print("ggml: `ggml_mul_mat` with f32 X, which it quantizes to Q8_K inside the op (GgmlPeer also copies X "
+               "in and Y out, under 1% here). For a like-for-like ratio the ternc time it is divided by includes an "
+               "ActQuant of the same f32 X (per-row absmax to int8, on the same threads). GOP/s = 2 M N K / "
+               "time.\n\n");
+    fmt::print("| model | matrix | N x K | thr | ternc {} ms | GOP/s | + ActQuant ms | ternc {} ms | TQ2_0 ms | TQ1_0 "
+               "ms | TQ2_0 / ternc | TQ1_0 / ternc |\n",
+               pName, rName);
+    fmt::print("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    for (const GemmRow &r : gemm_) {
+      double ops = 2.0 * static_cast<double>(opt_.gemmM * r.shape->n * r.shape->k);
+      if (r.ggml[0] > 0)
+        gemmRatio[r.threads - 1].push_back(r.ggml[0] / r.terncActQuant);
+      fmt::print("| {} | {} | {}x{} | {} | {} | {:.0f} | {} | {} | {} | {} | {} | {} |\n", r.shape->model,
+                 r.shape->matrix, r.shape->n, r.shape->k, r.threads, ms(r.ternc[0]), ops / r.ternc[0] / 1e9,
+                 ms(r.terncActQuant), ms(r.ternc[1]), ms(r.ggml[0]), ms(r.ggml[1]), ratio(r.ggml[0], r.terncActQuant),
+                 ratio(r.ggml[1], r.terncActQuant));
+    }
+  }
+
+  fmt::print("\n## Targets\n\n| metric | target | measured |\n|---|---|---|\n");
+  auto spread = [](std::vector<double> v, bool percent) {
+    if (v.empty())
+      return std::string("-");
+    std::sort(v.begin(), v.end());
+    auto f = [&](double x) { return percent ? fmt::format("{:.0f}%", 100 * x) : fmt::format("{:.2f}x", x); };
+    return fmt::format("{} (min {}, max {}, {} shapes)",
+                       percent ? f(v[v.size() / 2]) + " median" : fmt::format("{:.2f}x geomean", geomean(v)),
+                       f(v.front()), f(v.back()), v.size());
+  };
+  fmt::print("| ternc GEMV GB/s / stream GB/s, 2 threads | 85% | {} |\n", spread(fraction2, true));
+  fmt::print("| TQ2_0 time / ternc time, GEMV, 1 thread | 1.5x | {} |\n", spread(gemvRatio1, false));
+  for (int t = 0; t < kPoolThreads; ++t)
+    if (!gemmRatio[t].empty())
+      fmt::print("| TQ2_0 time / ternc time (+ ActQuant), GEMM M={}, {} thread{} | 2x | {} |\n", opt_.gemmM, t + 1,
+                 t ? "s" : "", spread(gemmRatio[t], false));
+
+  fmt::print("\n## Correctness (checked before timing; any failure aborts the run)\n\n");
+  fmt::print("Integer dots of every kernel vs a scalar reference, exact (M = 1: all columns; M = {}: every 61st "
+             "column and the first and last 16); BitLinear floats vs the exact dot * scale / s; ternc and ggml "
+             "GEMV vs the f32 product in double, and ternc vs ggml TQ2_0 GEMM: max |diff| / max |reference| "
+             "(limit 2e-2, 3e-2 for GEMM; activation rounding differs: per row for ternc, per 256 for Q8_K).\n\n",
+             opt_.gemmM);
+  fmt::print("| N x K | kernels exact | BitLinear max ulp | ternc vs f32 | TQ2_0 vs f32 | TQ1_0 vs f32 | GEMM ternc vs "
+             "TQ2_0 |\n|---|---|---|---|---|---|---|\n");
+  for (const CheckRow &c : checks_)
+    fmt::print("| {}x{} | {} | {:.2f} | {:.2e} | {:.2e} | {:.2e} | {:.2e} |\n", c.shape->n, c.shape->k, c.dotKernels,
+               c.bitLinearUlp, c.terncVsFloat, c.ggmlVsFloat[0], c.ggmlVsFloat[1], c.gemmVsGgml);
+
+  fmt::print("\nThe machine may be shared (1-minute load average {:.2f} at the start, {:.2f} at the end, this run "
+             "included): timings are medians but still noisy, 2-thread ones most.\n",
+             loadStart_, loadEnd_);
+  fmt::print("Total run time {:.0f} s.\n\nreproduce: `{}`\n", elapsed, command);
+}
+
+std::string defaultLibDir() {
+  if (const char *env = std::getenv("TERNC_GGML_DIR"); env && *env)
+    return env;
+  for (const char *dir : {TERNC_GGML_DIR_PEER, TERNC_GGML_DIR_PEERS})
+    if (std::filesystem::exists(std::filesystem::path(dir) / "libggml-base.so"))
+      return dir;
+  fail("ternary bench: llama.cpp's libraries are not installed; run `npm install --no-save --prefix "
+       "bench/peers/ggml @node-llama-cpp/linux-x64@3.22.1`, or pass --lib-dir, or --skip-ggml");
+}
+
+} // namespace
+
+} // namespace ternc::bench
+
+int main(int argc, char **argv) {
+  using namespace ternc::bench;
+  Options opt;
+  CLI::App app{"ternc's x86 ternary kernels vs llama.cpp's TQ2_0/TQ1_0 and the memory bandwidth"};
+  app.add_option("--lib-dir", opt.libDir,
+                 "folder with libggml-base.so and libggml-cpu-*.so (default: "
+                 "$TERNC_GGML_DIR, else the npm install under bench/peers)");
+  app.add_option("--min-mib", opt.minMiB, "packed ternc weight MiB per shape that calls rotate through");
+  app.add_option("--gemv-reps", opt.gemvReps, "timed GEMV passes over all matrices (median reported)");
+  app.add_option("--gemm-reps", opt.gemmReps, "timed GEMM calls (median reported)");
+  app.add_option("--gemm-mats", opt.gemmMats, "matrices the GEMM calls rotate through");
+  app.add_option("--gemm-m", opt.gemmM, "activation rows of the GEMM");
+  app.add_option("--threads", opt.threads, "thread counts to time (1, 2)");
+  app.add_option("--shapes", opt.shapes, "decode shapes NxK to run, e.g. 2560x6912 (default: all seven)");
+  app.add_flag("--skip-ggml", opt.skipGgml, "time ternc only (no llama.cpp peer)");
+  app.add_flag("--skip-gemm", opt.skipGemm, "time GEMV only");
+  app.add_flag("--hot", opt.hot, "also time ternc's GEMV on one matrix over and over (weights in cache)");
+  app.add_option("--tsv", opt.tsv, "also write ternc's GEMV times (n, k, threads, us, in-cache us) to this file");
+  CLI11_PARSE(app, argc, argv);
+
+  std::string command = argv[0];
+  for (int i = 1; i < argc; ++i)
+    command += std::string(" ") + argv[i];
+  try {
+    if (!opt.skipGgml && opt.libDir.empty())
+      opt.libDir = defaultLibDir();
+    Bench(opt).run(command);
+  } catch (const ternc::Error &e) {
+    fmt::print(stderr, "ternary_bench: error: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
