@@ -9,6 +9,15 @@
 
 #include <immintrin.h>
 
+/// Fully unrolls a loop over a tile dimension so its arrays of vectors live in registers. Spelled out on each
+/// loop because the bitcode is built with -fno-unroll-loops, and the model's optimizer would otherwise keep
+/// such arrays in memory.
+#ifdef __clang__
+#define TK_UNROLL _Pragma("unroll")
+#else
+#define TK_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 // ---- AVX2: vpmaddubsw (u8 codes x s8 q -> pairs in i16, at most 2 * 2 * 128 = 512) + vpmaddwd -------------
 namespace tk_bitlinear_avx2 {
 #define TK_FEATURES "avx2,fma"
@@ -37,7 +46,7 @@ struct Isa {
     return _mm_cvtsi128_si32(x);
   }
   template <int N> TK_FN void hsums(const V (&a)[N], int32_t (&out)[N]) {
-    for (int j = 0; j < N; ++j) out[j] = hsum(a[j]);
+    TK_UNROLL for (int j = 0; j < N; ++j) out[j] = hsum(a[j]);
   }
   TK_FN F fzero() { return _mm256_setzero_ps(); }
   TK_FN F toFloat(V v) { return _mm256_cvtepi32_ps(v); }
@@ -118,7 +127,7 @@ struct Isa {
   template <int N> TK_FN void hsums(const V (&a)[N], int32_t (&out)[N]) {
     if constexpr (N == 8) {
       V p[4];
-      for (int i = 0; i < 4; ++i)  // blocks: [a0+a2, a1+a3, b0+b2, b1+b3] for a = a[2i], b = a[2i+1]
+      TK_UNROLL for (int i = 0; i < 4; ++i)  // blocks: [a0+a2, a1+a3, b0+b2, b1+b3] for a = a[2i], b = a[2i+1]
         p[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(a[2 * i], a[2 * i + 1], 0x44),
                                 _mm512_shuffle_i64x2(a[2 * i], a[2 * i + 1], 0xee));
       V x = _mm512_add_epi32(_mm512_shuffle_i64x2(p[0], p[1], 0x88), _mm512_shuffle_i64x2(p[0], p[1], 0xdd));
@@ -130,7 +139,7 @@ struct Isa {
       V order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0);
       _mm256_storeu_si256(reinterpret_cast<__m256i *>(out), _mm512_castsi512_si256(_mm512_permutexvar_epi32(order, w)));
     } else {
-      for (int j = 0; j < N; ++j) out[j] = hsum(a[j]);
+      TK_UNROLL for (int j = 0; j < N; ++j) out[j] = hsum(a[j]);
     }
   }
   TK_FN F fzero() { return _mm512_setzero_ps(); }
@@ -148,7 +157,7 @@ struct Isa {
   TK_FN F groupScale(const float *row, int64_t k, int64_t group, int64_t K) {
     int64_t last = K / group - 1, g0 = k / group, g1 = (k + 32) / group;
     __m256 lo = _mm256_set1_ps(row[g0 < last ? g0 : last]), hi = _mm256_set1_ps(row[g1 < last ? g1 : last]);
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_zextps256_ps512(lo)), _mm256_castps_pd(hi), 1));
   }
 };
 
