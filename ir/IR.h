@@ -203,7 +203,7 @@ private:
 
 /// A module constant (`@name`): its value, its data and the memory layout of
 /// that data. `layout` is "" for the plain row-major form; targets record
-/// their packing here (e.g. "i2s", "tl2", "nz-int8").
+/// their packing here (e.g. "tern2b64", ir/TernaryPacking.h).
 struct Constant {
   Value value;
   Tensor data;

@@ -1,6 +1,6 @@
 // CompileCommand: `ternc compile MODEL -o OUT [--target] [--cpu] [--emit]`
 // and `ternc targets`. The pipeline reads top to bottom: load, bind,
-// cleanup passes, the target's passes, plan-memory, lower, optimize, emit.
+// compile pipeline, the target's passes for the CPU, plan-memory, lower, optimize, emit.
 #include "tools/ternc/Commands.h"
 
 #include "codegen/Codegen.h"
