@@ -97,6 +97,44 @@ llvm::Module &CodegenSession::module() {
   return *module_;
 }
 
+bool isLanguageModel(const Module &m) {
+  return !m.states().empty() && m.findGraph("prefill") && m.findGraph("decode");
+}
+
+llvm::GlobalVariable *CodegenSession::emitLlmDescriptor(const Module &m,
+                                                        const std::vector<llvm::GlobalVariable *> &graphs) {
+  auto descriptorOf = [&](const char *name) -> llvm::Constant * {
+    for (size_t i = 0; i < m.graphs().size(); ++i)
+      if (m.graphs()[i]->name() == name) return graphs[i];
+    fail("internal: no graph {}", name);
+  };
+  llvm::LLVMContext &c = *ctx_;
+  auto *i32 = llvm::Type::getInt32Ty(c), *i64 = llvm::Type::getInt64Ty(c);
+  auto *ptrTy = llvm::PointerType::get(c, 0);
+  const LlmInfo &info = opts_.llm;
+  llvm::Constant *tok = llvm::ConstantPointerNull::get(ptrTy);
+  if (!info.tokenizerData.empty()) {
+    auto *data = llvm::ConstantDataArray::getRaw(info.tokenizerData, info.tokenizerData.size(), llvm::Type::getInt8Ty(c));
+    tok = new llvm::GlobalVariable(*module_, data->getType(), true, llvm::GlobalValue::PrivateLinkage, data,
+                                   "ternc.tokenizer");
+  }
+  llvm::Constant *eos = llvm::ConstantPointerNull::get(ptrTy);
+  if (!info.eosIds.empty()) {
+    std::vector<uint64_t> ids(info.eosIds.begin(), info.eosIds.end());
+    auto *arr = llvm::ConstantDataArray::get(c, ids);
+    eos = new llvm::GlobalVariable(*module_, arr->getType(), true, llvm::GlobalValue::PrivateLinkage, arr, "ternc.eos");
+  }
+  // runtime.h: ternc_llm.
+  auto *ty = llvm::StructType::get(c, {i32, ptrTy, ptrTy, i32, ptrTy, i64, i32, ptrTy, i64, i64});
+  auto *init = llvm::ConstantStruct::get(
+      ty, {llvm::ConstantInt::get(i32, 2), descriptorOf("prefill"), descriptorOf("decode"),
+           llvm::ConstantInt::get(i32, info.tokenizerKind), tok, llvm::ConstantInt::get(i64, info.tokenizerData.size()),
+           llvm::ConstantInt::get(i32, info.eosIds.size()), eos, llvm::ConstantInt::get(i64, uint64_t(info.bosId)),
+           llvm::ConstantInt::get(i64, uint64_t(info.defaultCtx))});
+  return new llvm::GlobalVariable(*module_, ty, true, llvm::GlobalValue::ExternalLinkage, init,
+                                  opts_.symbolPrefix + "_llm");
+}
+
 void CodegenSession::lower(const Module &m) {
   module_ = std::make_unique<llvm::Module>(opts_.symbolPrefix, *ctx_);
   module_->setSourceFileName(opts_.symbolPrefix);
@@ -118,13 +156,16 @@ void CodegenSession::lower(const Module &m) {
 
   llvm::IRBuilder<> b(*ctx_);
   auto *ptrTy = llvm::PointerType::get(*ctx_, 0);
+  if (isLanguageModel(m)) descriptors.push_back(emitLlmDescriptor(m, descriptors));
   if (opts_.withMain) {
     auto mainFn = llvm::FunctionType::get(b.getInt32Ty(), {b.getInt32Ty(), ptrTy}, false);
     auto *f = llvm::Function::Create(mainFn, llvm::Function::ExternalLinkage, "main", *module_);
     b.SetInsertPoint(llvm::BasicBlock::Create(*ctx_, "entry", f));
+    const char *entry = isLanguageModel(m) ? "ternc_llm_main" : "ternc_main";
     llvm::FunctionCallee tm = module_->getOrInsertFunction(
-        "ternc_main", llvm::FunctionType::get(b.getInt32Ty(), {ptrTy, b.getInt32Ty(), ptrTy}, false));
-    b.CreateRet(b.CreateCall(tm, {descriptors.front(), f->getArg(0), f->getArg(1)}));
+        entry, llvm::FunctionType::get(b.getInt32Ty(), {ptrTy, b.getInt32Ty(), ptrTy}, false));
+    b.CreateRet(b.CreateCall(tm, {isLanguageModel(m) ? descriptors.back() : descriptors.front(), f->getArg(0),
+                                  f->getArg(1)}));
   }
 
   // Only the descriptors (and main) are exported; everything else,
@@ -204,8 +245,17 @@ std::string CodegenSession::emit(EmitKind kind) {
   return std::string(buf.data(), buf.size());
 }
 
-void linkExecutable(const Target &target, const std::string &object, const std::string &outPath) {
+void linkExecutable(const Target &target, const std::string &object, const std::string &outPath,
+                    int32_t tokenizerKind) {
   LinkInfo link = target.linkInfo();
+  if (tokenizerKind >= 0 && !link.libraries.empty()) {
+    std::vector<std::string> extra = link.llmLibraries;
+    if (tokenizerKind == 2) {
+      extra.insert(extra.begin(), link.spmLibraries.begin(), link.spmLibraries.end());
+      link.systemLibs.insert(link.systemLibs.begin(), link.spmArgs.begin(), link.spmArgs.end());
+    }
+    link.libraries.insert(link.libraries.begin() + 1, extra.begin(), extra.end());
+  }
   for (const std::string &lib : link.libraries)
     if (!std::filesystem::exists(lib)) fail("the runtime library {} is missing (is ternc fully built?)", lib);
   auto driver = llvm::sys::findProgramByName(link.driver);

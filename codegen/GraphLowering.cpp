@@ -6,13 +6,17 @@
 
 #include "codegen/Lowering.h"
 #include "ir/Error.h"
+#include "ir/Interpreter.h"
 #include "ir/OpRegistry.h"
 #include "passes/PlanMemory.h"
+
+#include <fmt/format.h>
 
 #include <llvm/IR/Constants.h>
 #include <llvm/IR/GlobalVariable.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace ternc::codegen {
@@ -57,6 +61,8 @@ private:
   std::vector<ArenaSlot> slots_;
   std::unordered_map<const Value *, size_t> slotIndex_;
   std::vector<std::string> kernelNames_;
+  std::string past_, capacity_;  ///< symbols the host binds (stateful graphs)
+  std::optional<Dim> cacheLength_;
 
   llvm::PointerType *ptrTy() { return llvm::PointerType::get(c_, 0); }
   llvm::IntegerType *i64Ty() { return llvm::Type::getInt64Ty(c_); }
@@ -69,7 +75,33 @@ private:
         for (const std::string &s : d.symbols()) names.insert(s);
     };
     for (const auto &a : g_.arguments()) add(a->type());
+    // A stateful module: the host binds the cached length (`past` of the
+    // state ops) and the states' capacity.
     std::set<std::string> bound;
+    const Module &m = *g_.module();
+    if (!m.states().empty()) {
+      capacity_ = stateCapacitySymbol(m);
+      for (const auto &s : m.states()) add(s->type);
+      if (!capacity_.empty()) bound.insert(capacity_);
+    }
+    for (const auto &op : g_.ops()) {
+      if (op->opName() != "CacheUpdate" && op->opName() != "CacheRead") continue;
+      std::string p = op->attrs().getString("past", "");
+      if (!past_.empty() && p != past_)
+        fail("{}: graph {} caches with two lengths, '{}' and '{}'", op->loc(), g_.name(), past_, p);
+      past_ = p;
+      names.insert(p);
+      bound.insert(p);
+      if (op->opName() != "CacheUpdate") continue;
+      const Type &t = op->result(0)->type();
+      int64_t axis = op->attrs().getInt("axis", 0);
+      if (axis < 0) axis += int64_t(t.rank());
+      const Dim &len = t.dim(size_t(axis));
+      if (cacheLength_ && *cacheLength_ != len)
+        fail("{}: graph {} appends {} cache rows here but {} elsewhere", op->loc(), g_.name(), len.str(),
+             cacheLength_->str());
+      cacheLength_ = len;
+    }
     for (const auto &a : g_.arguments())
       for (const Dim &d : a->type().dims())
         if (d.isSymbolic() && d.terms().size() == 1 && d.terms()[0].second == 1 && d.terms()[0].first.size() == 1)
@@ -182,6 +214,8 @@ private:
     Env runEnv(b, ctx, symbolLoader(b, syms), runBuffer);
     runEnv.symbolNames = &symbols_;
 
+    emitBoundsChecks(b, runEnv, ctx);
+
     auto profBegin = runtimeFn("ternc_profile_begin", llvm::Type::getVoidTy(c_), {ptrTy(), i32Ty()});
     auto profEnd = runtimeFn("ternc_profile_end", llvm::Type::getVoidTy(c_), {ptrTy(), i32Ty()});
     auto parallelFor =
@@ -247,6 +281,42 @@ private:
     }
     b.CreateRet(b.getInt32(0));
     return f;
+  }
+
+  /// Slices whose rows inference kept symbolic on a static axis (`table[0:past+seq]`) assume the end stays
+  /// within the axis: checked here, at the start of the run, with an error naming the op.
+  void emitBoundsChecks(llvm::IRBuilder<> &b, Env &env, llvm::Value *ctx) {
+    auto setError = runtimeFn("ternc_set_error", llvm::Type::getVoidTy(c_), {ptrTy(), ptrTy()});
+    for (const auto &opPtr : g_.ops()) {
+      const Op &op = *opPtr;
+      if (op.opName() != "Slice" || !op.operand(1) || op.operand(1)->kind() != Value::Kind::Constant) continue;
+      const Type &x = op.operand(0)->type(), &r = op.result(0)->type();
+      if (!x.isRanked() || !r.isRanked() || x.rank() != r.rank()) continue;
+      std::vector<int64_t> starts = op.operand(1)->constant()->data.toI64Vector(), axes;
+      const Value *ax = op.numOperands() > 3 ? op.operand(3) : nullptr;
+      if (ax && ax->kind() == Value::Kind::Constant) axes = ax->constant()->data.toI64Vector();
+      else if (ax) continue;
+      else
+        for (size_t i = 0; i < starts.size(); ++i) axes.push_back(int64_t(i));
+      for (size_t i = 0; i < axes.size() && i < starts.size(); ++i) {
+        int64_t a = axes[i] < 0 ? axes[i] + int64_t(x.rank()) : axes[i];
+        if (a < 0 || a >= int64_t(x.rank())) continue;
+        const Dim &d = x.dim(size_t(a)), &rows = r.dim(size_t(a));
+        if (!d.isStatic() || !rows.isSymbolic()) continue;
+        int64_t limit = d.value() - std::max<int64_t>(starts[i], 0);
+        llvm::Value *bad = b.CreateICmpSGT(env.dim(rows), b.getInt64(uint64_t(limit)));
+        llvm::Function *f = b.GetInsertBlock()->getParent();
+        auto *fail = llvm::BasicBlock::Create(c_, "bounds.fail", f), *ok = llvm::BasicBlock::Create(c_, "bounds.ok", f);
+        b.CreateCondBr(bad, fail, ok);
+        b.SetInsertPoint(fail);
+        std::string msg = fmt::format("{}: Slice reads {} rows of {} (the model's table holds {} positions: use a "
+                                      "shorter context)",
+                                      op.loc(), rows.str(), x.str(), d.value());
+        b.CreateCall(setError, {ctx, cstring(msg)});
+        b.CreateRet(b.getInt32(1));
+        b.SetInsertPoint(ok);
+      }
+    }
   }
 
   llvm::Function *emitOpFunction(const Op &op, const OpCode &code, int32_t id, std::vector<const Value *> &used) {
@@ -350,15 +420,28 @@ private:
     std::vector<std::pair<std::string, const Type *>> ins, outs;
     for (const auto &a : g_.arguments()) ins.emplace_back(a->name(), &a->type());
     for (size_t i = 0; i < g_.outputs().size(); ++i) outs.emplace_back(g_.outputNames()[i], &g_.outputs()[i]->type());
-    std::vector<llvm::Type *> fields = {i32Ty(), ptrTy(), i32Ty(), ptrTy(), i32Ty(), ptrTy(), i32Ty(),
-                                        ptrTy(), ptrTy(), ptrTy(), i32Ty(), ptrTy()};
+    std::vector<std::pair<std::string, const Type *>> states;
+    for (const auto &s : g_.module()->states()) states.emplace_back(s->name, &s->type);
+    auto symbolIndex = [&](const std::string &n) -> int64_t {
+      auto it = std::find(symbols_.begin(), symbols_.end(), n);
+      return n.empty() || it == symbols_.end() ? -1 : int64_t(it - symbols_.begin());
+    };
+    llvm::Constant *cacheLength = llvm::ConstantPointerNull::get(ptrTy());
+    if (cacheLength_) cacheLength = dimsArray(Type(DType::I64, {*cacheLength_}));
+    // runtime.h: ternc_model (TERNC_ABI_VERSION 2).
+    std::vector<llvm::Type *> fields = {i32Ty(), ptrTy(), i32Ty(), ptrTy(), i32Ty(), ptrTy(), i32Ty(), ptrTy(),
+                                        ptrTy(), ptrTy(), i32Ty(), ptrTy(), i32Ty(), ptrTy(), i32Ty(), i32Ty(),
+                                        ptrTy()};
     llvm::StructType *modelTy = llvm::StructType::get(c_, fields);
     llvm::Constant *init = llvm::ConstantStruct::get(
-        modelTy, {llvm::ConstantInt::get(i32Ty(), 1), cstring(g_.module()->name()),
+        modelTy, {llvm::ConstantInt::get(i32Ty(), 2), cstring(g_.module()->name()),
                   llvm::ConstantInt::get(i32Ty(), symbols_.size()), stringArray(symbols_),
                   llvm::ConstantInt::get(i32Ty(), ins.size()), tensorInfos(ins),
                   llvm::ConstantInt::get(i32Ty(), outs.size()), tensorInfos(outs), arena, run,
-                  llvm::ConstantInt::get(i32Ty(), kernelNames_.size()), stringArray(kernelNames_)});
+                  llvm::ConstantInt::get(i32Ty(), kernelNames_.size()), stringArray(kernelNames_),
+                  llvm::ConstantInt::get(i32Ty(), states.size()), tensorInfos(states),
+                  llvm::ConstantInt::get(i32Ty(), symbolIndex(past_)),
+                  llvm::ConstantInt::get(i32Ty(), symbolIndex(capacity_)), cacheLength});
     return new llvm::GlobalVariable(m_, modelTy, true, llvm::GlobalValue::ExternalLinkage, init,
                                     prefix_ + "_" + sanitize(g_.name()) + "_model");
   }

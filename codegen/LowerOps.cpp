@@ -92,7 +92,11 @@ OpCode lowerExpand(LoweringContext &, const Op &op) {
 
 OpCode lowerSlice(LoweringContext &, const Op &op) {
   const Type &x = op.operand(0)->type();
-  std::vector<int64_t> starts = constantInts(op, 1, "starts"), ends = constantInts(op, 2, "ends");
+  std::vector<int64_t> starts = constantInts(op, 1, "starts");
+  // A symbolic end (inference kept the slice's rows symbolic; GraphLowering
+  // checks the bound at run time) leaves the start as given.
+  const Tensor *endsConst = op.operand(2)->kind() == Value::Kind::Constant ? &op.operand(2)->constant()->data : nullptr;
+  std::vector<int64_t> ends = endsConst ? constantInts(op, 2, "ends") : std::vector<int64_t>();
   std::vector<int64_t> axes, steps;
   if (op.numOperands() > 3 && op.operand(3)) axes = constantInts(op, 3, "axes");
   else
@@ -105,7 +109,9 @@ OpCode lowerSlice(LoweringContext &, const Op &op) {
     size_t a = size_t(axes[i] < 0 ? axes[i] + int64_t(x.rank()) : axes[i]);
     const Dim &d = x.dim(a);
     Dim start;
-    if (d.isStatic()) {
+    if (d.isStatic() && ends.empty()) {
+      start = starts[i];
+    } else if (d.isStatic()) {
       start = ops::resolveSlice(starts[i], ends[i], steps[i], d.value()).start;
     } else {
       // Inference only keeps symbolic dims for whole-axis slices.
@@ -661,6 +667,8 @@ const std::map<std::string, LowerFn, std::less<>> &opLowerings() {
       {"ActQuant", lowerActQuant},
       {"TernaryMatMul", lowerTernaryMatMul},
       {"BitLinear", lowerBitLinear},
+      {"CacheUpdate", lowerCacheUpdate},
+      {"CacheRead", lowerCacheRead},
   };
   return table;
 }

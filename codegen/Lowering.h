@@ -141,6 +141,9 @@ llvm::Value *nullPtr(Env &env);
 OpCode lowerActQuant(LoweringContext &lc, const Op &op);
 OpCode lowerTernaryMatMul(LoweringContext &lc, const Op &op);
 OpCode lowerBitLinear(LoweringContext &lc, const Op &op);
+/// The KV-cache state ops (LowerState.cpp).
+OpCode lowerCacheUpdate(LoweringContext &lc, const Op &op);
+OpCode lowerCacheRead(LoweringContext &lc, const Op &op);
 
 /// Elements per parallel task below which loops are not split.
 inline constexpr int64_t kElementsPerTask = 1 << 15;

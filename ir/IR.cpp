@@ -143,6 +143,18 @@ void Graph::eraseArgument(size_t i) {
   auto uses = useCounts();
   if (uses.count(v) && uses.at(v) > 0) fail("graph {}: argument %{} is still used", name_, v->name());
   args_.erase(args_.begin() + long(i));
+  for (size_t k = i; k < args_.size(); ++k) args_[k]->index_ = unsigned(k);
+}
+
+void Graph::eraseOutput(size_t i) {
+  if (i >= outputs_.size()) fail("graph {}: no output {}", name_, i);
+  outputs_.erase(outputs_.begin() + long(i));
+  outputNames_.erase(outputNames_.begin() + long(i));
+}
+
+void Graph::specializeSymbols(const std::map<std::string, int64_t> &values) {
+  for (auto &a : args_) a->type_ = a->type_.substitute(values);
+  for (auto &op : ops_) op->inferTypes();
 }
 
 Value *Graph::addArgument(std::string name, Type type) {
@@ -313,6 +325,42 @@ StateVar *Module::addState(std::string name, Type type) {
 Graph *Module::addGraph(std::string name) {
   graphs_.push_back(std::make_unique<Graph>(this, std::move(name)));
   return graphs_.back().get();
+}
+
+Graph *Module::cloneGraph(const Graph &g, std::string name) {
+  Graph *c = addGraph(std::move(name));
+  std::unordered_map<const Value *, Value *> map;
+  auto mapped = [&](Value *v) -> Value * {
+    if (!v || v->kind() == Value::Kind::Constant) return v;
+    return map.at(v);
+  };
+  for (const auto &a : g.arguments()) map[a.get()] = c->addArgument(a->name(), a->type());
+  for (const auto &op : g.ops()) {
+    std::vector<Value *> operands;
+    for (Value *v : op->operands()) operands.push_back(mapped(v));
+    Op *n = c->createOp(op->opName(), std::move(operands), op->attrs());
+    n->setLoc(op->loc());
+    for (size_t i = 0; i < op->numResults(); ++i) {
+      const Value *r = op->result(i);
+      c->reserveName(r->name());
+      Value *nr = n->addResult(r->name(), r->type());
+      nr->setSymbolicValue(r->symbolicValue());
+      map[r] = nr;
+    }
+  }
+  for (size_t i = 0; i < g.outputs().size(); ++i) c->addOutput(g.outputNames()[i], mapped(g.outputs()[i]));
+  return c;
+}
+
+void Module::eraseGraph(Graph *g) {
+  graphs_.erase(std::remove_if(graphs_.begin(), graphs_.end(), [&](const auto &p) { return p.get() == g; }),
+                graphs_.end());
+}
+
+StateVar *Module::findState(std::string_view name) const {
+  for (const auto &s : states_)
+    if (s->name == name) return s.get();
+  return nullptr;
 }
 
 Graph *Module::findGraph(std::string_view name) const {

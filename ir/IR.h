@@ -5,6 +5,7 @@
 #include "ir/Type.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -185,6 +186,12 @@ public:
   const std::vector<Value *> &outputs() const { return outputs_; }
   const std::vector<std::string> &outputNames() const { return outputNames_; }
   void setOutput(size_t i, Value *v) { outputs_[i] = v; }
+  void eraseOutput(size_t i);
+
+  /// Replaces symbols by values in the argument types and re-infers every
+  /// op's result types (e.g. `seq` = 1 for a decode graph). Throws Error if
+  /// inference fails under the new shapes.
+  void specializeSymbols(const std::map<std::string, int64_t> &values);
 
   /// A value name not yet used in this graph, starting from `hint`.
   std::string uniqueName(std::string_view hint);
@@ -211,7 +218,9 @@ struct Constant {
 };
 
 /// Module state that outlives one graph run (e.g. a KV cache), shared by the
-/// entry graphs.
+/// entry graphs. A KV cache is `f32[1,kv_heads,ctx,head_dim]`, its capacity a
+/// symbol (`ctx`) that the host binds when it allocates the state; the ops
+/// that read and write it are in ir/ops/State.cpp.
 struct StateVar {
   std::string name;
   Type type;
@@ -243,6 +252,10 @@ public:
   Graph *addGraph(std::string name);
   const std::vector<std::unique_ptr<Graph>> &graphs() const { return graphs_; }
   Graph *findGraph(std::string_view name) const;
+  /// A copy of `g` named `name` (same constants, states and attributes).
+  Graph *cloneGraph(const Graph &g, std::string name);
+  void eraseGraph(Graph *g);
+  StateVar *findState(std::string_view name) const;
 
 private:
   std::string name_;

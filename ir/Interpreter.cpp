@@ -27,6 +27,10 @@ std::string tensorTypeStr(const Tensor &t) { return fmt::format("{}{}", dtypeNam
 class SymbolBindings {
 public:
   const std::map<std::string, int64_t> &env() const { return env_; }
+  void bind(const std::string &s, int64_t v, std::string where) {
+    env_[s] = v;
+    origin_[s] = std::move(where);
+  }
 
   /// Matches one concrete extent against a (possibly symbolic) dim. Binds a
   /// dim's single unbound symbol when the dim is linear in it (`seq`,
@@ -108,10 +112,11 @@ void checkAgainstType(SymbolBindings &syms, const Tensor &t, const Type &type, c
 
 } // namespace
 
-std::vector<Tensor> evaluateOp(const Op &op, const std::vector<Tensor> &inputs) {
+std::vector<Tensor> evaluateOp(const Op &op, const std::vector<Tensor> &inputs, ModuleState *state,
+                               const std::map<std::string, int64_t> *symbols) {
   const OpDef &def = op.def();
   if (!def.eval) failNamingOp(op, "has no reference semantics (no eval in its OpDef)");
-  EvalContext ctx(op, inputs);
+  EvalContext ctx(op, inputs, state, symbols);
   std::vector<Tensor> results;
   try {
     results = def.eval(ctx);
@@ -144,14 +149,27 @@ std::vector<Tensor> evaluateOp(const Op &op, const std::vector<Tensor> &inputs) 
   return results;
 }
 
-std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inputs) {
+std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inputs, ModuleState *state) {
   const auto &args = graph.arguments();
   if (inputs.size() != args.size())
     fail("graph '{}' takes {} inputs, but {} were given", graph.name(), args.size(), inputs.size());
 
-  // Bind symbols from the inputs: first every dim that can be solved on its
-  // own, then the remaining polynomial dims once their symbols are known.
+  // The state binds the cached length (`past` of the state ops) and the
+  // capacity symbol; then symbols come from the inputs: first every dim that
+  // can be solved on its own, then the remaining polynomial dims once their
+  // symbols are known.
   SymbolBindings syms;
+  bool stateful = false;
+  for (const auto &op : graph.ops())
+    if (op->opName() == "CacheUpdate" || op->opName() == "CacheRead") {
+      if (!state) fail("graph '{}' reads and writes module state: run it with the module's state", graph.name());
+      stateful = true;
+      syms.bind(op->attrs().getString("past", ""), state->length, "the cached length");
+    }
+  if (stateful) {
+    std::string cap = stateCapacitySymbol(*graph.module());
+    if (!cap.empty()) syms.bind(cap, state->capacity, "the state's capacity");
+  }
   std::vector<PendingDim> pending;
   auto inputFailer = [&](size_t i) {
     return [&, i](const std::string &msg) { fail("input '{}': {}", args[i]->name(), msg); };
@@ -205,7 +223,7 @@ std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inp
     std::vector<Tensor> in;
     in.reserve(op.numOperands());
     for (const Value *v : op.operands()) in.push_back(valueOf(op, v));
-    std::vector<Tensor> out = evaluateOp(op, in);
+    std::vector<Tensor> out = evaluateOp(op, in, state, &syms.env());
     in.clear();
 
     std::vector<PendingDim> unsolved;
@@ -226,6 +244,16 @@ std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inp
     }
   }
 
+  // The cache now holds what the CacheUpdate ops appended.
+  if (stateful)
+    for (const auto &op : graph.ops())
+      if (op->opName() == "CacheUpdate") {
+        const Type &t = op->result(0)->type();
+        int64_t axis = op->attrs().getInt("axis", 0);
+        if (axis < 0) axis += int64_t(t.rank());
+        if (auto v = t.dim(size_t(axis)).evaluate(syms.env())) state->length = *v;
+      }
+
   std::vector<Tensor> results;
   results.reserve(graph.outputs().size());
   for (size_t i = 0; i < graph.outputs().size(); ++i) {
@@ -241,7 +269,8 @@ std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inp
   return results;
 }
 
-std::vector<Tensor> interpret(const Graph &graph, const std::map<std::string, Tensor> &inputs) {
+std::vector<Tensor> interpret(const Graph &graph, const std::map<std::string, Tensor> &inputs,
+                              ModuleState *state) {
   std::vector<Tensor> ordered;
   std::vector<std::string> names;
   for (const auto &a : graph.arguments()) names.push_back(a->name());
@@ -253,7 +282,7 @@ std::vector<Tensor> interpret(const Graph &graph, const std::map<std::string, Te
   for (const auto &[name, t] : inputs)
     if (std::find(names.begin(), names.end(), name) == names.end())
       fail("unknown input '{}' (graph '{}' takes: {})", name, graph.name(), fmt::join(names, ", "));
-  return interpret(graph, ordered);
+  return interpret(graph, ordered, state);
 }
 
 } // namespace ternc

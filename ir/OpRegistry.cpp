@@ -56,6 +56,7 @@ OpRegistry &OpRegistry::global() {
     registerNNOps(*reg);
     registerShapeOps(*reg);
     registerTernaryOps(*reg);
+    registerStateOps(*reg);
     return reg;
   }();
   return *r;

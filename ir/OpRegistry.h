@@ -52,9 +52,17 @@ private:
 
 /// What evaluation sees: input tensors (invalid Tensor for omitted optional
 /// inputs) and attributes. Returns the result tensors.
+struct ModuleState;
+
 class EvalContext {
 public:
-  EvalContext(const Op &op, std::vector<Tensor> inputs) : op_(op), inputs_(std::move(inputs)) {}
+  EvalContext(const Op &op, std::vector<Tensor> inputs, ModuleState *state = nullptr,
+              const std::map<std::string, int64_t> *symbols = nullptr)
+      : op_(op), inputs_(std::move(inputs)), state_(state), symbols_(symbols) {}
+  /// The module state, for the state ops; null outside a stateful run.
+  ModuleState *state() const { return state_; }
+  /// The symbol values of the running graph (null when folding constants).
+  const std::map<std::string, int64_t> *symbols() const { return symbols_; }
   const Op &op() const { return op_; }
   size_t numInputs() const { return inputs_.size(); }
   bool hasInput(size_t i) const { return i < inputs_.size() && inputs_[i].isValid(); }
@@ -71,6 +79,8 @@ public:
 private:
   const Op &op_;
   std::vector<Tensor> inputs_;
+  ModuleState *state_ = nullptr;
+  const std::map<std::string, int64_t> *symbols_ = nullptr;
 };
 
 using InferFn = std::function<void(InferContext &)>;
@@ -123,5 +133,6 @@ void registerReductionOps(OpRegistry &r);
 void registerNNOps(OpRegistry &r);        // MatMul, Gemm, Softmax, LayerNorm, quantization
 void registerShapeOps(OpRegistry &r);     // Reshape, Transpose, Gather, Concat, Slice, ...
 void registerTernaryOps(OpRegistry &r);   // TernaryMatMul, ActQuant, BitLinear
+void registerStateOps(OpRegistry &r);     // CacheUpdate, CacheRead, Attention
 
 } // namespace ternc

@@ -247,4 +247,26 @@ std::string Type::str() const {
   return out + "]";
 }
 
+Dim Dim::substitute(const std::map<std::string, int64_t> &values) const {
+  if (unknown_ || values.empty()) return *this;
+  Dim r(int64_t(0));
+  for (const auto &[monomial, coeff] : terms_) {
+    Dim term(coeff);
+    for (const std::string &s : monomial) {
+      auto it = values.find(s);
+      term = term * (it == values.end() ? Dim::symbol(s) : Dim(it->second));
+    }
+    r = r + term;
+  }
+  return r;
+}
+
+Type Type::substitute(const std::map<std::string, int64_t> &values) const {
+  if (!ranked_) return *this;
+  std::vector<Dim> dims;
+  dims.reserve(dims_.size());
+  for (const Dim &d : dims_) dims.push_back(d.substitute(values));
+  return withDims(std::move(dims));
+}
+
 } // namespace ternc

@@ -70,6 +70,10 @@ public:
   /// Text form: `4`, `seq`, `past+seq`, `2*batch*seq+1`, `?`.
   std::string str() const;
 
+  /// The dim with the given symbols replaced by their values (others kept):
+  /// `past+seq` with seq = 1 is `past+1`.
+  Dim substitute(const std::map<std::string, int64_t> &values) const;
+
   /// The polynomial's terms: (sorted symbol names, coefficient); an empty
   /// name list is the constant term. Empty for 0 and for unknown dims.
   const std::vector<std::pair<std::vector<std::string>, int64_t>> &terms() const { return terms_; }
@@ -120,6 +124,8 @@ public:
 
   Type withDType(DType dt) const { Type t = *this; t.dtype_ = dt; if (dt != DType::Tern) t.tern_ = {}; return t; }
   Type withDims(std::vector<Dim> dims) const { Type t = *this; t.dims_ = std::move(dims); t.ranked_ = true; return t; }
+  /// Every dim with Dim::substitute applied.
+  Type substitute(const std::map<std::string, int64_t> &values) const;
 
   bool operator==(const Type &o) const {
     return dtype_ == o.dtype_ && tern_ == o.tern_ && ranked_ == o.ranked_ && dims_ == o.dims_;

@@ -133,7 +133,8 @@ void PassManager::run(Module &m) {
 std::vector<std::string> defaultPipeline() { return {"canonicalize", "fold-constants", "cse", "dce"}; }
 
 std::vector<std::string> compilePipeline() {
-  std::vector<std::string> p = defaultPipeline();
+  std::vector<std::string> p = {"kv-cache"};
+  for (const std::string &n : defaultPipeline()) p.push_back(n);
   p.insert(p.end(), {"act-quant", "ternarize", "fuse-bitlinear", "dce"});
   return p;
 }

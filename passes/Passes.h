@@ -47,5 +47,9 @@ std::unique_ptr<Pass> createTernarizePass();
 /// ActQuant + dequantize + TernaryMatMul and what surrounds it -> BitLinear
 /// with BitNet b1.58's integer math (docs/passes.md, "fuse-bitlinear").
 std::unique_ptr<Pass> createFuseBitLinearPass();
+/// Past/present KV-cache inputs and outputs -> module state, CacheUpdate and
+/// CacheRead; the graph becomes `prefill` and `decode` (seq = 1).
+std::unique_ptr<Pass> createKVCachePass();
+std::unique_ptr<Pass> createKVCacheF16Pass();
 
 } // namespace ternc

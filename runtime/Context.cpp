@@ -164,6 +164,8 @@ struct ternc_context {
   std::vector<Clock::time_point> started;
   std::mutex errorMutex;  ///< kernels may report errors from worker threads
   std::string error;
+  void *const *states = nullptr;  ///< ternc_context_set_states
+  int32_t numStates = 0;
 };
 
 extern "C" {
@@ -222,6 +224,15 @@ void ternc_set_error(ternc_context *ctx, const char *message) {
 }
 
 const char *ternc_last_error(const ternc_context *ctx) { return ctx->error.c_str(); }
+
+void ternc_context_set_states(ternc_context *ctx, void *const *states, int32_t num_states) {
+  ctx->states = states;
+  ctx->numStates = num_states;
+}
+
+void *ternc_state(ternc_context *ctx, int32_t index) {
+  return index >= 0 && index < ctx->numStates ? ctx->states[index] : nullptr;
+}
 
 int64_t ternc_dim_value(const ternc_dim *dim, const int64_t *symbols) {
   if (dim->num_terms == 0) return dim->value;

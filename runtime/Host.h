@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ternc::rt {
@@ -79,6 +80,9 @@ std::string tensorInfoText(const ternc_model &model, const ternc_tensor_info &in
 /// must match; a dim that is a bare symbol binds it; every other dim is
 /// checked once all symbols are bound. Throws Error naming the input (and
 /// symbol) on any mismatch or inconsistent binding.
-std::vector<int64_t> bindSymbols(const ternc_model &model, const std::vector<const HostTensor *> &inputs);
+/// `hostBound` (symbol index, value) pairs are bound by the host beforehand
+/// (a stateful model's cached length and capacity); inputs must agree.
+std::vector<int64_t> bindSymbols(const ternc_model &model, const std::vector<const HostTensor *> &inputs,
+                                 const std::vector<std::pair<int32_t, int64_t>> &hostBound = {});
 
 } // namespace ternc::rt

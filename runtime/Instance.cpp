@@ -92,6 +92,9 @@ int32_t ternc_instance_run(ternc_instance *inst, const void *const *inputs, cons
                            void *const *outputs) {
   return guarded(inst, [&]() -> int32_t {
     const ternc_model &model = *inst->model;
+    if (model.num_states > 0)
+      throw Error(std::string("model '") + model.name +
+                  "' keeps state (a KV cache) across runs: its library API is not supported yet");
     std::vector<int64_t> symbols = bindShapes(model, input_shapes);
     for (int32_t i = 0; i < model.num_inputs; ++i)
       if (!inputs || !inputs[i]) throw Error(std::string("input '") + model.inputs[i].name + "' is NULL");

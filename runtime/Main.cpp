@@ -148,6 +148,9 @@ int runMain(const ternc_model &model, const MainOptions &opts) {
   if (model.abi_version != TERNC_ABI_VERSION)
     throw Error("model '" + std::string(model.name ? model.name : "?") + "' has ABI version " +
                 std::to_string(model.abi_version) + ", this runtime has " + std::to_string(TERNC_ABI_VERSION));
+  if (model.num_states > 0)
+    throw Error("model '" + std::string(model.name ? model.name : "?") +
+                "' keeps state (a KV cache) across runs: it runs as a language model (ternc_llm_main)");
   if (opts.info) {
     printInfo(model);
     if (opts.inputs.empty()) return 0;

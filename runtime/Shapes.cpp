@@ -60,9 +60,16 @@ std::string tensorInfoText(const ternc_model &model, const ternc_tensor_info &in
   return s + "]";
 }
 
-std::vector<int64_t> bindSymbols(const ternc_model &model, const std::vector<const HostTensor *> &inputs) {
+std::vector<int64_t> bindSymbols(const ternc_model &model, const std::vector<const HostTensor *> &inputs,
+                                 const std::vector<std::pair<int32_t, int64_t>> &hostBound) {
   std::vector<int64_t> symbols(size_t(model.num_symbols), 0);
   std::vector<int32_t> boundBy(size_t(model.num_symbols), -1);  // input index that bound each symbol
+  std::vector<bool> byHost(size_t(model.num_symbols), false);
+  for (auto [s, v] : hostBound)
+    if (s >= 0 && s < model.num_symbols) {
+      symbols[size_t(s)] = v;
+      byHost[size_t(s)] = true;
+    }
 
   for (int32_t i = 0; i < model.num_inputs; ++i) {
     const ternc_tensor_info &info = model.inputs[i];
@@ -84,6 +91,12 @@ std::vector<int64_t> bindSymbols(const ternc_model &model, const std::vector<con
                     std::to_string(dim.value) + " (" + tensorInfoText(model, info) + ")");
       if (auto s = bareSymbol(dim)) {
         size_t k = size_t(*s);
+        if (byHost[k]) {
+          if (symbols[k] != actual)
+            throw Error(name + " has shape " + shapeText(t.shape) + ": dim " + std::to_string(d) + " must be " +
+                        symbolName(model, *s) + " = " + std::to_string(symbols[k]));
+          continue;
+        }
         if (boundBy[k] >= 0 && symbols[k] != actual)
           throw Error(name + " has shape " + shapeText(t.shape) + ": dim " + std::to_string(d) + " sets symbol '" +
                       symbolName(model, *s) + "' to " + std::to_string(actual) + ", but input '" +
@@ -94,7 +107,7 @@ std::vector<int64_t> bindSymbols(const ternc_model &model, const std::vector<con
     }
   }
   for (int32_t s = 0; s < model.num_symbols; ++s)
-    if (boundBy[size_t(s)] < 0)
+    if (boundBy[size_t(s)] < 0 && !byHost[size_t(s)])
       throw Error("symbol '" + symbolName(model, s) + "' is not the size of any input dim, so it cannot be bound");
 
   // Polynomial dims, now that every symbol has a value.

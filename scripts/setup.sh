@@ -12,16 +12,25 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3 python3-numpy python3-onnx python3-torch
+  libpcre2-dev libsentencepiece-dev sentencepiece
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js and npm for the tests' oracles: Debian's, unless a node is already installed (e.g. NodeSource's).
+command -v npm > /dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The tests' oracles from npm (tests/peers/package.json): the tokenizer
+# reference implementations. Offline-safe: the registry is the only source.
+if [ ! -d "$root/tests/peers/node_modules" ]; then
+  (cd "$root/tests/peers" && npm install --no-audit --no-fund --loglevel=error)
 fi
 
 cmake -S "$root" -B "$build" -G Ninja "$@"

@@ -29,6 +29,11 @@ struct LinkInfo {
   std::vector<std::string> driverArgs; ///< e.g. --target=..., -fuse-ld=lld
   std::vector<std::string> libraries;  ///< archives linked after the object, in order
   std::vector<std::string> systemLibs; ///< e.g. -lstdc++ -lm -lpthread
+  /// Language models also link the tokenizers (after `libraries`' first
+  /// entry, the runtime); a SentencePiece tokenizer adds `spmLibraries` and
+  /// `spmArgs` (runtime/tokenizer/CMakeLists.txt).
+  std::vector<std::string> llmLibraries;
+  std::vector<std::string> spmLibraries, spmArgs;
 };
 
 /// The CPU a model is compiled for: an LLVM CPU name and feature string.

@@ -96,6 +96,11 @@ LinkInfo hostLinkInfo(const std::string &triple) {
   info.driver = "clang-16";
   info.driverArgs = {"--target=" + triple, "-fuse-ld=lld"};
   info.libraries = {dir + "/libternc_runtime.a", dir + "/libprotobuf-lite.a"};
+  info.llmLibraries = {dir + "/libternc_tokenizer.a", dir + "/libpcre2-8.a"};
+  info.spmLibraries = {dir + "/libternc_tokenizer_spm.a"};
+  // libsentencepiece.so carries its own protobuf-lite: the executable must not export the runtime's static
+  // one to it (docs/tokenizers.md).
+  info.spmArgs = {"-Wl,--undefined=ternc_tokenizer_spm_anchor", "-lsentencepiece", "-Wl,--exclude-libs,ALL"};
   info.systemLibs = {"-lstdc++", "-lm", "-lpthread"};
   return info;
 }

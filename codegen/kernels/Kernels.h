@@ -191,6 +191,22 @@ int64_t tk_ternary_matmul_f32_grain(const float *x, const int8_t *t, const float
 void tk_ternary_matmul_f32(const float *x, const int8_t *t, const float *scale, float *y, int64_t M, int64_t N,
                            int64_t K, int64_t sRow, int64_t group, int64_t begin, int64_t end);
 
+/* KV-cache state (ir/ops/State.cpp). A cache is [outer, capacity, inner] of `kind` 0 f32, 1 f16, 2 bf16.
+ * tk_cache_update writes src [outer, seq, inner] at rows [past, past+seq) and copies rows [0, past+seq) to
+ * out [outer, past+seq, inner]; tk_cache_read copies rows [0, past) to out. Items are outer indices. */
+int64_t tk_cache_update_items(const float *src, void *state, float *out, int64_t outer, int64_t seq, int64_t inner,
+                              int64_t capacity, int64_t past, int64_t kind);
+int64_t tk_cache_update_grain(const float *src, void *state, float *out, int64_t outer, int64_t seq, int64_t inner,
+                              int64_t capacity, int64_t past, int64_t kind);
+void tk_cache_update(const float *src, void *state, float *out, int64_t outer, int64_t seq, int64_t inner,
+                     int64_t capacity, int64_t past, int64_t kind, int64_t begin, int64_t end);
+int64_t tk_cache_read_items(const void *state, float *out, int64_t outer, int64_t inner, int64_t capacity,
+                            int64_t past, int64_t kind);
+int64_t tk_cache_read_grain(const void *state, float *out, int64_t outer, int64_t inner, int64_t capacity,
+                            int64_t past, int64_t kind);
+void tk_cache_read(const void *state, float *out, int64_t outer, int64_t inner, int64_t capacity, int64_t past,
+                   int64_t kind, int64_t begin, int64_t end);
+
 #ifdef __cplusplus
 }
 #endif

@@ -227,9 +227,21 @@ Dim dimDiv(const Dim &a, const Dim &b) {
   }
   return floorDiv(a, b);
 }
+/// True if `d` cannot be negative: a polynomial over sizes (symbols are
+/// >= 0) with no negative coefficient.
+bool provablyNonNegative(const Dim &d) {
+  if (d.isUnknown()) return false;
+  for (const auto &term : d.terms())
+    if (term.second < 0) return false;
+  return true;
+}
 Dim dimEqual(const Dim &a, const Dim &b) {
   if (a.isStatic() && b.isStatic()) return Dim(a.value() == b.value() ? 1 : 0);
   if (!a.isUnknown() && a == b) return Dim(1);
+  // A size never equals a negative constant (exporters test shape == -1).
+  if ((a.isStatic() && a.value() < 0 && provablyNonNegative(b)) ||
+      (b.isStatic() && b.value() < 0 && provablyNonNegative(a)))
+    return Dim(0);
   return Dim::unknown();
 }
 Dim dimMax(const Dim &a, const Dim &b) {

@@ -700,6 +700,29 @@ void inferSlice(InferContext &ctx) {
   auto axes = hasAxes ? staticInts(ctx, 3) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{});
   auto steps = hasSteps ? staticInts(ctx, 4) : std::optional<std::vector<int64_t>>(std::vector<int64_t>{});
   std::vector<Dim> out = x.dims();
+  // `table[s:E]` with a symbolic end E (e.g. the rotary table up to
+  // past+seq) on a static axis: the result has E - s rows, assuming E stays
+  // within the axis; codegen checks that at run time (GraphLowering).
+  if (starts && !ends && axes && steps && x.rank() > 0) {
+    auto symEnds = ctx.symbolicInput(2);
+    if (symEnds && symEnds->size() == starts->size()) {
+      std::vector<int64_t> placeholder(starts->size(), 0);
+      SliceParams p = checkSliceParams(ctx, {*starts, placeholder, *axes, *steps}, hasAxes, hasSteps, x.rank());
+      bool ok = true;
+      for (size_t i = 0; ok && i < p.axes.size(); ++i) {
+        const Dim &e = (*symEnds)[i];
+        Dim &d = out[size_t(p.axes[i])];
+        if (e.isStatic() && d.isStatic())
+          d = Dim(resolveSlice(p.starts[i], e.value(), p.steps[i], d.value()).count);
+        else if (!e.isStatic() && !e.isUnknown() && d.isStatic() && p.steps[i] == 1 && p.starts[i] >= 0 &&
+                 p.starts[i] <= d.value())
+          d = e - Dim(p.starts[i]);
+        else ok = false;
+      }
+      if (ok) return ctx.setResultType(0, typeLike(x, out));
+      out = x.dims();
+    }
+  }
   if (!starts || !ends || !axes || !steps) {
     // Sliced axes get unknown sizes; which ones is known only from axes.
     if (axes && (hasAxes || starts || ends)) {

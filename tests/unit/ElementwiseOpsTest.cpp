@@ -446,8 +446,12 @@ TEST_F(ElementwiseShapeValues, StaticMinMaxEqualWhere) {
   ASSERT_TRUE(eq->symbolicValue());
   EXPECT_EQ((*eq->symbolicValue())[1].str(), "1");
   EXPECT_EQ((*eq->symbolicValue())[2].str(), "0");
+  // A size never equals a negative constant: batch == -1 is false (exporters' expand(-1) pattern).
+  EXPECT_EQ((*eq->symbolicValue())[0].str(), "0");
   // Where(Equal(s, [-1, 1, 3]), [7, 7, 7], s): the static conditions select.
-  EXPECT_EQ(build("Where", {eq, constant({7, 7, 7}), shape}), "[?,7,64]");
+  EXPECT_EQ(build("Where", {eq, constant({7, 7, 7}), shape}), "[batch,7,64]");
+  Value *eq2 = g->buildOp("Equal", {shape, constant({2, 1, 3})}, {}, {"e2"})->result(0);
+  EXPECT_EQ((*eq2->symbolicValue())[0].str(), "?");
   // Float tensors never carry shape values.
   Value *f = g->addArgument("f", Type(DType::F32, {2}));
   EXPECT_EQ(build("Add", {f, f}), "none");

@@ -9,11 +9,16 @@
 #include "passes/PlanMemory.h"
 #include "passes/TernaryStats.h"
 #include "targets/Target.h"
+#include "tokenizer/Tokenizer.h"
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace ternc {
 
@@ -30,6 +35,12 @@ struct CompileOptions {
   int optLevel = 3;
   bool stats = false;
   PassOptions passes;
+  // Language models (docs/llm.md).
+  std::string tokenizer;
+  bool noTokenizer = false;
+  std::string kvCache = "f32";
+  int64_t ctx = 0;
+  std::vector<int64_t> eos;
 };
 
 EmitKind parseEmit(const std::string &s) {
@@ -125,6 +136,95 @@ void writeText(const std::string &path, const std::string &text) {
   });
 }
 
+std::string readFileBytes(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail("{}: cannot open", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) fail("{}: cannot read", path);
+  return ss.str();
+}
+
+/// An id or list of ids from a config.json value (`eos_token_id`: 2 or [128001, 128009]).
+std::vector<int64_t> configIds(const nlohmann::json &j) {
+  std::vector<int64_t> ids;
+  if (j.is_number_integer()) ids.push_back(j.get<int64_t>());
+  else if (j.is_array())
+    for (const auto &v : j)
+      if (v.is_number_integer()) ids.push_back(v.get<int64_t>());
+  return ids;
+}
+
+/// What a language model embeds: the tokenizer (--tokenizer, or tokenizer.json / tokenizer.model next to the
+/// model), end-of-sequence and BOS ids from generation_config.json / config.json beside it, the context length.
+LlmInfo languageModelInfo(const CompileOptions &opts, int64_t vocab) {
+  namespace fs = std::filesystem;
+  LlmInfo info;
+  fs::path dir = fs::path(opts.input).parent_path();
+  std::string tok = opts.tokenizer;
+  if (tok.empty() && !opts.noTokenizer)
+    for (const char *name : {"tokenizer.json", "tokenizer.model"})
+      if (fs::exists(dir / name)) {
+        tok = (dir / name).string();
+        break;
+      }
+  if (!tok.empty() && !opts.noTokenizer) {
+    std::string ext = fs::path(tok).extension().string();
+    rt::TokenizerKind kind = ext == ".json" ? rt::TokenizerKind::HfJson
+                             : ext == ".model" ? rt::TokenizerKind::SentencePiece
+                                               : rt::TokenizerKind::None;
+    if (kind == rt::TokenizerKind::None)
+      fail("--tokenizer {}: expected a Hugging Face tokenizer.json or a SentencePiece .model file", tok);
+    info.tokenizerData = readFileBytes(tok);
+    std::unique_ptr<rt::Tokenizer> t;
+    try {
+      t = rt::Tokenizer::load(kind, info.tokenizerData, tok);
+    } catch (const std::runtime_error &e) {
+      fail("{}", e.what());
+    }
+    if (t->vocabSize() > vocab)
+      fail("{}: the tokenizer has {} tokens, but the model's logits cover {}", tok, t->vocabSize(), vocab);
+    info.tokenizerKind = int32_t(kind);
+  }
+  for (const char *name : {"generation_config.json", "config.json"}) {
+    fs::path p = dir / name;
+    if (dir.empty() || !fs::exists(p)) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(readFileBytes(p.string()));
+    } catch (const nlohmann::json::exception &e) {
+      fail("{}: not valid JSON: {}", p.string(), e.what());
+    }
+    if (!j.is_object()) fail("{}: expected a JSON object", p.string());
+    if (info.eosIds.empty() && j.contains("eos_token_id")) info.eosIds = configIds(j["eos_token_id"]);
+    // The position table of older Hugging Face exports ends here (MiniCPM, LLaMA before 4.38).
+    if (name == std::string("config.json") && j.contains("max_position_embeddings") &&
+        j["max_position_embeddings"].is_number_integer() && j["max_position_embeddings"].get<int64_t>() > 0)
+      info.defaultCtx = std::min(info.defaultCtx, j["max_position_embeddings"].get<int64_t>());
+    if (info.bosId < 0 && j.contains("bos_token_id")) {
+      auto b = configIds(j["bos_token_id"]);
+      if (!b.empty()) info.bosId = b[0];
+    }
+  }
+  if (!opts.eos.empty()) info.eosIds = opts.eos;
+  for (int64_t e : info.eosIds)
+    if (e < 0 || e >= vocab) fail("end-of-sequence id {} is outside the vocabulary of {}", e, vocab);
+  if (opts.ctx < 0) fail("--ctx must be at least 1");
+  if (opts.ctx > 0) info.defaultCtx = opts.ctx;
+  return info;
+}
+
+/// The vocabulary size: the static last dim of the prefill graph's `logits`.
+int64_t vocabularyOf(const Module &m) {
+  const Graph *g = m.findGraph("prefill");
+  for (size_t i = 0; g && i < g->outputs().size(); ++i) {
+    const Type &t = g->outputs()[i]->type();
+    if (g->outputNames()[i] == "logits" && t.isRanked() && t.rank() >= 2 && t.dims().back().isStatic())
+      return t.dims().back().value();
+  }
+  fail("the language model has no output 'logits' [..., vocabulary] with a static vocabulary size");
+}
+
 void runCompile(CompileOptions &opts) {
   const Target &target =
       opts.target.empty() ? TargetRegistry::global().defaultTarget() : TargetRegistry::global().get(opts.target);
@@ -140,7 +240,12 @@ void runCompile(CompileOptions &opts) {
   // target's legalization for the CPU, then plan-memory: the last two
   // always run, since codegen needs their results.
   PassOptions passes = opts.passes;
-  if (passes.passes.empty()) passes.passes = compilePipeline();
+  if (opts.kvCache != "f32" && opts.kvCache != "f16") fail("--kv-cache={}: expected f32 or f16", opts.kvCache);
+  if (passes.passes.empty()) {
+    passes.passes = compilePipeline();
+    if (opts.kvCache == "f16") std::replace(passes.passes.begin(), passes.passes.end(), std::string("kv-cache"),
+                                            std::string("kv-cache-f16"));
+  }
   auto has = [&](const std::string &name) {
     return std::find(passes.passes.begin(), passes.passes.end(), name) != passes.passes.end();
   };
@@ -157,6 +262,11 @@ void runCompile(CompileOptions &opts) {
   }
 
   CodegenOptions co;
+  bool llm = isLanguageModel(*m);
+  if (llm && kind == EmitKind::Lib)
+    fail("{}: a language model (KV cache, prefill and decode graphs) compiles to an executable, not --emit=lib yet",
+         opts.input);
+  if (llm) co.llm = languageModelInfo(opts, vocabularyOf(*m));
   co.cpu = opts.cpu;
   co.optLevel = opts.optLevel;
   co.symbolPrefix = opts.name.empty() ? (kind == EmitKind::Lib ? symbolPrefixFor(opts.output) : "ternc") : opts.name;
@@ -169,7 +279,9 @@ void runCompile(CompileOptions &opts) {
   case EmitKind::LLVM:
   case EmitKind::Asm:
   case EmitKind::Obj: writeText(opts.output, session.emit(kind)); break;
-  case EmitKind::Exe: linkExecutable(target, session.emit(EmitKind::Obj), opts.output); break;
+  case EmitKind::Exe:
+    linkExecutable(target, session.emit(EmitKind::Obj), opts.output, llm ? co.llm.tokenizerKind : -1);
+    break;
   case EmitKind::Lib: {
     std::string object = session.emit(EmitKind::Obj);
     // libmodel.a -> model.h, as libz.a goes with zlib.h: `#include "model.h"`.
@@ -210,6 +322,13 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("--bind", opts->binds, "NAME=FILE: make input NAME a constant from a .npy/.pb file (repeatable)");
   cmd->add_option("-O", opts->optLevel, "LLVM optimization level 0-3 (default 3)");
   cmd->add_flag("--stats", opts->stats, "Print arena peak, weight bytes and the largest tensors");
+  cmd->add_option("--tokenizer", opts->tokenizer,
+                  "Language models: tokenizer.json or tokenizer.model to embed (default: the one next to the model)");
+  cmd->add_flag("--no-tokenizer", opts->noTokenizer, "Language models: embed no tokenizer (the executable takes ids)");
+  cmd->add_option("--kv-cache", opts->kvCache, "Language models: KV cache element type, f32 (default) or f16");
+  cmd->add_option("--ctx", opts->ctx, "Language models: the executable's default context length (2048)");
+  cmd->add_option("--eos", opts->eos, "Language models: end-of-sequence ids (default: from config.json)")
+      ->delimiter(',');
   addPassOptions(*cmd, opts->passes);
   cmd->callback([opts] { runCompile(*opts); });
 }

@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-#define TERNC_ABI_VERSION 1
+#define TERNC_ABI_VERSION 2
 
 /* Element types, in the order of ternc::DType (ir/Type.h). The headers of
  * compiled libraries (--emit=lib) repeat this enum under the same guard, so
@@ -75,7 +75,41 @@ typedef struct ternc_model {
    * ternc_profile_begin/end. */
   int32_t num_kernels;
   const char *const *kernel_names;
+  /* Module state (KV caches) the graph reads and writes, shared by the
+   * module's entry graphs in this order; the host allocates each buffer
+   * (dims evaluated with the capacity symbol bound) and passes them with
+   * ternc_context_set_states. Symbols the host binds instead of the
+   * inputs: `past_symbol`, the number of positions cached before the run,
+   * and `capacity_symbol`, the positions each state holds (-1: none).
+   * `cache_length` is the number cached after a successful run (NULL if
+   * the graph does not append). */
+  int32_t num_states;
+  const ternc_tensor_info *states;
+  int32_t past_symbol;
+  int32_t capacity_symbol;
+  const ternc_dim *cache_length;
 } ternc_model;
+
+/* A compiled language model: two entry graphs sharing weights and state
+ * (`prefill` takes a prompt of n tokens, `decode` one token), with inputs
+ * `input_ids`, `attention_mask`, optionally `position_ids`, and output
+ * `logits`; plus the tokenizer embedded at compile time. */
+typedef struct ternc_llm {
+  uint32_t abi_version; /* TERNC_ABI_VERSION */
+  const ternc_model *prefill;
+  const ternc_model *decode;
+  /* 0 none (ids only), 1 Hugging Face tokenizer.json, 2 SentencePiece model. */
+  int32_t tokenizer_kind;
+  const uint8_t *tokenizer_data;
+  uint64_t tokenizer_size;
+  /* End-of-sequence ids from the checkpoint's config; the tokenizer's own
+   * are added at run time. bos_id < 0: none beyond the tokenizer's. */
+  int32_t num_eos;
+  const int64_t *eos_ids;
+  int64_t bos_id;
+  /* Context length when --ctx is not given. */
+  int64_t default_ctx;
+} ternc_llm;
 
 /* ---- Used by generated code ---------------------------------------------- */
 
@@ -89,6 +123,8 @@ void ternc_profile_begin(ternc_context *ctx, int32_t kernel);
 void ternc_profile_end(ternc_context *ctx, int32_t kernel);
 /* Records an error message for the host (e.g. an index out of bounds). */
 void ternc_set_error(ternc_context *ctx, const char *message);
+/* Buffer of state `index` (ternc_model.states) as set by the host. */
+void *ternc_state(ternc_context *ctx, int32_t index);
 
 /* ---- Used by hosts ---------------------------------------------------------- */
 
@@ -96,6 +132,9 @@ void ternc_set_error(ternc_context *ctx, const char *message);
 ternc_context *ternc_context_create(int32_t threads);
 void ternc_context_destroy(ternc_context *ctx);
 const char *ternc_last_error(const ternc_context *ctx);
+/* The state buffers generated code reads and writes (one per
+ * ternc_model.states entry); the array must outlive the runs. */
+void ternc_context_set_states(ternc_context *ctx, void *const *states, int32_t num_states);
 void ternc_set_profiling(ternc_context *ctx, int32_t on);
 /* Per-kernel accumulated nanoseconds and call counts since the last reset. */
 void ternc_profile_read(const ternc_context *ctx, int32_t kernel, uint64_t *nanos, uint64_t *calls);
@@ -141,6 +180,10 @@ const char *ternc_instance_last_error(const ternc_instance *inst);
  * (--input NAME=PATH ... --output-dir DIR, --info, --bench N, --profile,
  * --threads N). Returns the process exit code. */
 int ternc_main(const ternc_model *model, int argc, char **argv);
+
+/* The main() of a compiled language model: generation from --prompt TEXT
+ * or --tokens IDS, sampling, --bench, --perplexity (docs/runtime.md). */
+int ternc_llm_main(const ternc_llm *llm, int argc, char **argv);
 
 #ifdef __cplusplus
 }

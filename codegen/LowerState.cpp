@@ -1,0 +1,84 @@
+// LowerState: the KV-cache state ops (ir/ops/State.cpp). The state buffers are the host's
+// (ternc_context_set_states), found at run time with ternc_state(ctx, index) by the state's index in the
+// module; the cached length `past` and the capacity are symbols the host binds (ternc_model.past_symbol,
+// capacity_symbol). Both ops call the portable kernels tk_cache_update / tk_cache_read (codegen/kernels/
+// Cache.cpp).
+#include "codegen/Lowering.h"
+
+#include "ir/Error.h"
+
+namespace ternc::codegen {
+
+namespace {
+
+struct CacheShape {
+  int32_t index;   ///< in Module::states()
+  Dim outer, inner, capacity;
+  int64_t kind;    ///< 0 f32, 1 f16, 2 bf16
+};
+
+CacheShape cacheShape(const Op &op) {
+  const Module &m = *op.graph()->module();
+  std::string name = op.attrs().getString("state", "");
+  CacheShape c{-1, Dim(1), Dim(1), Dim(0), 0};
+  for (size_t i = 0; i < m.states().size(); ++i)
+    if (m.states()[i]->name == name) c.index = int32_t(i);
+  if (c.index < 0) fail("{}: no state @{}", op.loc(), name);
+  const Type &t = m.states()[size_t(c.index)]->type;
+  int64_t axis = op.attrs().getInt("axis", 0);
+  if (axis < 0) axis += int64_t(t.rank());
+  for (int64_t i = 0; i < int64_t(t.rank()); ++i) {
+    if (i < axis) c.outer = c.outer * t.dim(size_t(i));
+    else if (i > axis) c.inner = c.inner * t.dim(size_t(i));
+  }
+  c.capacity = t.dim(size_t(axis));
+  switch (t.dtype()) {
+  case DType::F32: c.kind = 0; break;
+  case DType::F16: c.kind = 1; break;
+  case DType::BF16: c.kind = 2; break;
+  default: fail("{}: state @{} is {}: codegen keeps caches in f32, f16 or bf16", op.loc(), name, t.str());
+  }
+  return c;
+}
+
+llvm::Value *statePtr(Env &env, int32_t index) {
+  llvm::LLVMContext &c = env.b.getContext();
+  auto *ptrTy = llvm::PointerType::get(c, 0);
+  llvm::FunctionCallee fn = env.module().getOrInsertFunction(
+      "ternc_state", llvm::FunctionType::get(ptrTy, {ptrTy, llvm::Type::getInt32Ty(c)}, false));
+  return env.b.CreateCall(fn, {env.ctx, env.b.getInt32(uint32_t(index))});
+}
+
+void requireF32(const Op &op, const Value *v) {
+  if (v->type().dtype() != DType::F32)
+    fail("{}: {} on {} values: codegen supports f32 graph values for caches", op.loc(), op.opName(), v->type().str());
+}
+
+} // namespace
+
+OpCode lowerCacheUpdate(LoweringContext &, const Op &op) {
+  const Value *src = op.operand(0), *out = op.result(0);
+  requireF32(op, src);
+  CacheShape c = cacheShape(op);
+  Dim past = Dim::symbol(op.attrs().getString("past", ""));
+  int64_t axis = op.attrs().getInt("axis", 0);
+  if (axis < 0) axis += int64_t(src->type().rank());
+  Dim seq = src->type().dim(size_t(axis));
+  return kernelCode("tk_cache_update", [=](Env &env) -> std::vector<llvm::Value *> {
+    return {env.ptr(src),       statePtr(env, c.index), env.ptr(out),    env.dim(c.outer), env.dim(seq),
+            env.dim(c.inner),   env.dim(c.capacity),    env.dim(past),   env.i64(c.kind)};
+  });
+}
+
+OpCode lowerCacheRead(LoweringContext &, const Op &op) {
+  const Value *out = op.result(0);
+  requireF32(op, out);
+  CacheShape c = cacheShape(op);
+  Dim past = Dim::symbol(op.attrs().getString("past", ""));
+  return kernelCode("tk_cache_read", [=](Env &env) -> std::vector<llvm::Value *> {
+    return {statePtr(env, c.index), env.ptr(out),  env.dim(c.outer), env.dim(c.inner),
+            env.dim(c.capacity),    env.dim(past), env.i64(c.kind)};
+  });
+}
+
+} // namespace ternc::codegen
