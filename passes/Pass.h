@@ -66,8 +66,8 @@ private:
 
 /// The default cleanup pipeline: canonicalize, fold-constants, cse, dce.
 std::vector<std::string> defaultPipeline();
-/// What `ternc compile` runs unless --passes is given: the cleanup pipeline,
-/// then act-quant, ternarize, fuse-bitlinear and dce (docs/passes.md).
+/// What `ternc compile` runs unless --passes is given: kv-cache, the cleanup
+/// pipeline, then act-quant, ternarize, fuse-bitlinear and dce (docs/passes.md).
 std::vector<std::string> compilePipeline();
 
 } // namespace ternc

@@ -212,6 +212,9 @@ private:
                  prompt.size(), pp * 1e3, pp > 0 ? double(prompt.size()) / pp : 0.0, generated.size(),
                  tg > 0 && decoded ? double(decoded) / tg : 0.0);
     if (!opts_.dump.empty()) {
+      HostTensor ids = HostTensor::zeros(TERNC_I64, {int64_t(prompt.size())});
+      std::copy(prompt.begin(), prompt.end(), reinterpret_cast<int64_t *>(ids.bytes.data()));
+      writeDump(opts_.dump, "prompt_ids", ids);
       writeDump(opts_.dump, "prefill_logits", floats({1, int64_t(prompt.size()), vocab}, prefillLogits));
       writeDump(opts_.dump, "decode_logits", floats({int64_t(decodeLogits.size()) / vocab, vocab}, decodeLogits));
       for (int32_t i = 0; i < session.numStates(); ++i) writeDump(opts_.dump, session.stateName(i), session.stateSnapshot(i));
@@ -315,7 +318,7 @@ extern "C" int ternc_llm_main(const ternc_llm *llm, int argc, char **argv) {
   app.add_option("--perplexity", o.perplexity, "Print the perplexity of the text in FILE");
   app.add_flag("--no-bos", o.noBos, "Do not add the tokenizer's special tokens (BOS) to the prompt");
   app.add_flag("--info", o.info, "Print the model's vocabulary, tokenizer, end-of-sequence ids and KV cache");
-  app.add_option("--dump", o.dump, "Write prefill and decode logits and the KV cache as .npy files to DIR (tests)");
+  app.add_option("--dump", o.dump, "Write the prompt ids, prefill and decode logits and the KV cache as .npy files to DIR (tests)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp &e) {

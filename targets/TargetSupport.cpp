@@ -94,7 +94,8 @@ LinkInfo hostLinkInfo(const std::string &triple) {
   std::string dir = runtimeLibraryDir(triple);
   LinkInfo info;
   info.driver = "clang-16";
-  info.driverArgs = {"--target=" + triple, "-fuse-ld=lld"};
+  // The runtime archives carry debug info (RelWithDebInfo builds); executables do not need it.
+  info.driverArgs = {"--target=" + triple, "-fuse-ld=lld", "-Wl,--strip-debug"};
   info.libraries = {dir + "/libternc_runtime.a", dir + "/libprotobuf-lite.a"};
   info.llmLibraries = {dir + "/libternc_tokenizer.a", dir + "/libpcre2-8.a"};
   info.spmLibraries = {dir + "/libternc_tokenizer_spm.a"};

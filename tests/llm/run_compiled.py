@@ -14,7 +14,11 @@ int8 activation downstream, which moves logits by about 1e-2 of the largest
 within 5e-2.
 Then the executable's error paths: a prompt longer than --ctx, a bad id.
 
-Usage: /usr/bin/python3 run_compiled.py --ternc BUILD/ternc --workdir DIR CONFIG [--kv-cache f16] [--cpu native]
+With --spm, a SentencePiece tokenizer trained by Debian's spm_train is
+embedded instead, and --prompt TEXT must tokenize to spm_encode's ids (after
+the BOS) and print the prompt, then the generated text.
+
+Usage: /usr/bin/python3 run_compiled.py --ternc BUILD/ternc --workdir DIR CONFIG [--kv-cache f16] [--cpu native] [--spm]
 """
 import argparse
 import glob
@@ -52,9 +56,11 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--kv-cache", default="f32")
     ap.add_argument("--cpu", default="")
+    ap.add_argument("--spm", action="store_true")
     ap.add_argument("config")
     a = ap.parse_args()
-    tag = a.config + ("-" + a.kv_cache if a.kv_cache != "f32" else "") + ("-" + a.cpu if a.cpu else "")
+    tag = a.config + ("-" + a.kv_cache if a.kv_cache != "f32" else "") + ("-" + a.cpu if a.cpu else "") + \
+        ("-spm" if a.spm else "")
     work = os.path.join(a.workdir, tag)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
@@ -64,6 +70,8 @@ def main():
     cmd = [a.ternc, "compile", os.path.join(ref, "model.onnx"), "-o", exe, "--kv-cache", a.kv_cache, "--stats"]
     if a.cpu:
         cmd += ["--cpu", a.cpu]
+    if a.spm:
+        return check_spm(a, work, ref, cmd)
     stats = must(cmd).stdout
     failures = []
     if "ternary: " not in stats or "(100.0%)" in stats.split("ternary: ")[1].split("\n")[0]:
@@ -107,6 +115,35 @@ def main():
     s2 = must([exe, "--tokens", ",".join(map(str, prompt)), "-n", "16", "--seed", "3", "--temp", "1"]).stdout
     if s1 != s2:
         failures.append(f"the same seed sampled different tokens: {s1.strip()} / {s2.strip()}")
+    if failures:
+        print("\n".join(failures))
+        sys.exit(1)
+
+
+def check_spm(a, work, ref, cmd):
+    vocab = np.load(os.path.join(ref, "prefill_logits.npy")).shape[-1]
+    corpus = "/usr/share/common-licenses/GPL-3"
+    prefix = os.path.join(work, "spm")
+    must(["spm_train", f"--input={corpus}", f"--model_prefix={prefix}", f"--vocab_size={min(vocab, 400)}",
+          "--model_type=unigram", "--bos_id=1", "--eos_id=2", "--unk_id=0"])
+    exe = os.path.join(work, "model")
+    must(cmd + ["--tokenizer", prefix + ".model"])
+    text = "The GNU General Public License is a free, copyleft license."
+    dump = os.path.join(work, "dump")
+    out = must([exe, "--prompt", text, "-n", "8", "--seed", "1", "--dump", dump]).stdout
+    enc = subprocess.run(["spm_encode", f"--model={prefix}.model", "--output_format=id"], input=text + "\n",
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
+    want = [1] + [int(t) for t in enc.stdout.split()]
+    got = list(np.load(os.path.join(dump, "prompt_ids.npy")))
+    failures = []
+    if got != want:
+        failures.append(f"prompt ids: ternc {got}, spm_encode (after BOS 1) {want}")
+    if not out.startswith(text):
+        failures.append(f"the output does not start with the prompt: {out!r}")
+    p = run([exe, "--tokens", "1,2,3", "-n", "2"])
+    if p.returncode != 0 or len(p.stdout.strip().split(",")) > 2:
+        failures.append(f"--tokens with a tokenizer: rc {p.returncode}: {p.stdout} {p.stderr}")
+    print(f"{os.path.basename(work)}: prompt ids {'equal' if got == want else 'DIFFERENT'}; output {out.strip()!r}")
     if failures:
         print("\n".join(failures))
         sys.exit(1)

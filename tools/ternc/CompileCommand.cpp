@@ -155,6 +155,45 @@ std::vector<int64_t> configIds(const nlohmann::json &j) {
   return ids;
 }
 
+/// The number of pieces in a SentencePiece model (a ModelProto: field 1, `pieces`, repeated), read from the
+/// protobuf wire format, which is checked from end to end. The compiler does not link libsentencepiece (its
+/// private protobuf clashes with libonnx's); the executable loads the model with it and reports anything else.
+int64_t sentencePieceCount(std::string_view bytes, const std::string &path) {
+  size_t at = 0;
+  auto varint = [&]() -> uint64_t {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (at >= bytes.size()) fail("{}: not a SentencePiece model (truncated at byte {})", path, at);
+      uint8_t b = uint8_t(bytes[at++]);
+      v |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    fail("{}: not a SentencePiece model (a malformed varint at byte {})", path, at);
+  };
+  int64_t pieces = 0;
+  while (at < bytes.size()) {
+    uint64_t key = varint();
+    uint64_t field = key >> 3, wire = key & 7;
+    if (field == 0) fail("{}: not a SentencePiece model (field 0 at byte {})", path, at);
+    switch (wire) {
+    case 0: varint(); break;
+    case 1: at += 8; break;
+    case 5: at += 4; break;
+    case 2: {
+      uint64_t len = varint();
+      if (len > bytes.size() - at) fail("{}: not a SentencePiece model (a field runs past the end)", path);
+      at += size_t(len);
+      if (field == 1) ++pieces;
+      break;
+    }
+    default: fail("{}: not a SentencePiece model (wire type {} at byte {})", path, wire, at);
+    }
+    if (at > bytes.size()) fail("{}: not a SentencePiece model (truncated)", path);
+  }
+  if (pieces == 0) fail("{}: not a SentencePiece model (no pieces)", path);
+  return pieces;
+}
+
 /// What a language model embeds: the tokenizer (--tokenizer, or tokenizer.json / tokenizer.model next to the
 /// model), end-of-sequence and BOS ids from generation_config.json / config.json beside it, the context length.
 LlmInfo languageModelInfo(const CompileOptions &opts, int64_t vocab) {
@@ -176,14 +215,17 @@ LlmInfo languageModelInfo(const CompileOptions &opts, int64_t vocab) {
     if (kind == rt::TokenizerKind::None)
       fail("--tokenizer {}: expected a Hugging Face tokenizer.json or a SentencePiece .model file", tok);
     info.tokenizerData = readFileBytes(tok);
-    std::unique_ptr<rt::Tokenizer> t;
-    try {
-      t = rt::Tokenizer::load(kind, info.tokenizerData, tok);
-    } catch (const std::runtime_error &e) {
-      fail("{}", e.what());
+    int64_t tokens = 0;
+    if (kind == rt::TokenizerKind::HfJson) {
+      try {
+        tokens = rt::Tokenizer::load(kind, info.tokenizerData, tok)->vocabSize();
+      } catch (const std::runtime_error &e) {
+        fail("{}", e.what());
+      }
+    } else {
+      tokens = sentencePieceCount(info.tokenizerData, tok);
     }
-    if (t->vocabSize() > vocab)
-      fail("{}: the tokenizer has {} tokens, but the model's logits cover {}", tok, t->vocabSize(), vocab);
+    if (tokens > vocab) fail("{}: the tokenizer has {} tokens, but the model's logits cover {}", tok, tokens, vocab);
     info.tokenizerKind = int32_t(kind);
   }
   for (const char *name : {"generation_config.json", "config.json"}) {
