@@ -85,18 +85,16 @@ private:
       if (!capacity_.empty()) bound.insert(capacity_);
     }
     for (const auto &op : g_.ops()) {
-      if (op->opName() != "CacheUpdate" && op->opName() != "CacheRead") continue;
+      if (!isStateOp(*op)) continue;
       std::string p = op->attrs().getString("past", "");
       if (!past_.empty() && p != past_)
         fail("{}: graph {} caches with two lengths, '{}' and '{}'", op->loc(), g_.name(), past_, p);
       past_ = p;
       names.insert(p);
       bound.insert(p);
-      if (op->opName() != "CacheUpdate") continue;
-      const Type &t = op->result(0)->type();
-      int64_t axis = op->attrs().getInt("axis", 0);
-      if (axis < 0) axis += int64_t(t.rank());
-      const Dim &len = t.dim(size_t(axis));
+      auto after = cachedLengthAfter(*op);
+      if (!after) continue;
+      const Dim &len = *after;
       if (cacheLength_ && *cacheLength_ != len)
         fail("{}: graph {} appends {} cache rows here but {} elsewhere", op->loc(), g_.name(), len.str(),
              cacheLength_->str());

@@ -669,6 +669,8 @@ const std::map<std::string, LowerFn, std::less<>> &opLowerings() {
       {"BitLinear", lowerBitLinear},
       {"CacheUpdate", lowerCacheUpdate},
       {"CacheRead", lowerCacheRead},
+      {"CacheWrite", lowerCacheWrite},
+      {"Attention", lowerAttention},
   };
   return table;
 }

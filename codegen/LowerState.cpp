@@ -81,4 +81,62 @@ OpCode lowerCacheRead(LoweringContext &, const Op &op) {
   });
 }
 
+OpCode lowerCacheWrite(LoweringContext &, const Op &op) {
+  const Value *src = op.operand(0);
+  requireF32(op, src);
+  CacheShape c = cacheShape(op);
+  Dim past = Dim::symbol(op.attrs().getString("past", ""));
+  int64_t axis = op.attrs().getInt("axis", 0);
+  if (axis < 0) axis += int64_t(src->type().rank());
+  Dim seq = src->type().dim(size_t(axis));
+  const Value *token = op.result(0);
+  OpCode code = kernelCode("tk_cache_write", [=](Env &env) -> std::vector<llvm::Value *> {
+    return {env.ptr(src),       statePtr(env, c.index), env.dim(c.outer), env.dim(seq),
+            env.dim(c.inner),   env.dim(c.capacity),    env.dim(past),    env.i64(c.kind)};
+  });
+  // The token (the cached length) is stored once, by the first item's task.
+  auto body = code.body;
+  code.body = [body, token, past, seq](Env &env, llvm::Value *begin, llvm::Value *end) {
+    body(env, begin, end);
+    llvm::Value *first = env.b.CreateICmpEQ(begin, env.i64(0));
+    llvm::Value *len = env.b.CreateAdd(env.dim(past), env.dim(seq));
+    llvm::Value *slot = env.ptr(token);
+    llvm::Value *old = env.b.CreateLoad(env.b.getInt64Ty(), slot);
+    env.b.CreateStore(env.b.CreateSelect(first, len, old), slot);
+  };
+  return code;
+}
+
+OpCode lowerAttention(LoweringContext &, const Op &op) {
+  const Value *q = op.operand(0), *out = op.result(0);
+  const Value *mask = op.numOperands() > 3 ? op.operand(3) : nullptr;
+  const Module &m = *op.graph()->module();
+  auto stateIndex = [&](const std::string &name) {
+    for (size_t i = 0; i < m.states().size(); ++i)
+      if (m.states()[i]->name == name) return int32_t(i);
+    fail("{}: no state @{}", op.loc(), name);
+  };
+  int32_t ki = stateIndex(op.attrs().getString("state_k", "")), vi = stateIndex(op.attrs().getString("state_v", ""));
+  const Type &kt = m.states()[size_t(ki)]->type, &vt = m.states()[size_t(vi)]->type;
+  if (kt.dtype() != vt.dtype()) fail("{}: the key and value caches have different types", op.loc());
+  int64_t kind = kt.dtype() == DType::F32 ? 0 : kt.dtype() == DType::F16 ? 1 : kt.dtype() == DType::BF16 ? 2 : -1;
+  if (kind < 0) fail("{}: codegen keeps caches in f32, f16 or bf16, not {}", op.loc(), kt.str());
+  const Type &qt = q->type();
+  if (!qt.dim(3).isStatic() || qt.dim(3).value() > 512)
+    fail("{}: the fused attention takes head_dim up to 512, not {}", op.loc(), qt.dim(3).str());
+  Dim heads = qt.dim(1), kvHeads = kt.dim(1), seq = qt.dim(2), dimD = qt.dim(3), cap = kt.dim(2);
+  Dim total = Dim::symbol(op.attrs().getString("past", "")) + seq;
+  std::vector<Dim> mstr(4, Dim(0));
+  if (mask) mstr = broadcastStrides(mask->type(), {Dim(1), heads, seq, total});
+  std::string modeName = op.attrs().getString("scale_mode", "none");
+  int64_t mode = modeName == "div" ? 1 : modeName == "mul" ? 2 : 0;
+  float scale = op.attrs().getFloat("scale", 1.0f);
+  return kernelCode("tk_attention_f32", [=](Env &env) -> std::vector<llvm::Value *> {
+    return {env.ptr(q),        statePtr(env, ki),  statePtr(env, vi),  env.i64(kind),     mask ? env.ptr(mask) : nullPtr(env),
+            env.dim(mstr[1]),  env.dim(mstr[2]),   env.dim(mstr[3]),   env.ptr(out),      env.dim(heads),
+            env.dim(kvHeads),  env.dim(seq),       env.dim(total),     env.dim(dimD),     env.dim(cap),
+            f32(env, scale),   env.i64(mode)};
+  });
+}
+
 } // namespace ternc::codegen

@@ -144,6 +144,8 @@ OpCode lowerBitLinear(LoweringContext &lc, const Op &op);
 /// The KV-cache state ops (LowerState.cpp).
 OpCode lowerCacheUpdate(LoweringContext &lc, const Op &op);
 OpCode lowerCacheRead(LoweringContext &lc, const Op &op);
+OpCode lowerCacheWrite(LoweringContext &lc, const Op &op);
+OpCode lowerAttention(LoweringContext &lc, const Op &op);
 
 /// Elements per parallel task below which loops are not split.
 inline constexpr int64_t kElementsPerTask = 1 << 15;

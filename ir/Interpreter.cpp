@@ -149,6 +149,20 @@ std::vector<Tensor> evaluateOp(const Op &op, const std::vector<Tensor> &inputs, 
   return results;
 }
 
+bool isStateOp(const Op &op) {
+  const std::string &n = op.opName();
+  return n == "CacheUpdate" || n == "CacheRead" || n == "CacheWrite" || n == "Attention";
+}
+
+std::optional<Dim> cachedLengthAfter(const Op &op) {
+  if (op.opName() != "CacheUpdate" && op.opName() != "CacheWrite") return std::nullopt;
+  const Type &t = op.operand(0)->type();
+  int64_t axis = op.attrs().getInt("axis", 0);
+  if (axis < 0) axis += int64_t(t.rank());
+  if (axis < 0 || axis >= int64_t(t.rank())) return std::nullopt;
+  return Dim::symbol(op.attrs().getString("past", "")) + t.dim(size_t(axis));
+}
+
 std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inputs, ModuleState *state) {
   const auto &args = graph.arguments();
   if (inputs.size() != args.size())
@@ -161,7 +175,7 @@ std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inp
   SymbolBindings syms;
   bool stateful = false;
   for (const auto &op : graph.ops())
-    if (op->opName() == "CacheUpdate" || op->opName() == "CacheRead") {
+    if (isStateOp(*op)) {
       if (!state) fail("graph '{}' reads and writes module state: run it with the module's state", graph.name());
       stateful = true;
       syms.bind(op->attrs().getString("past", ""), state->length, "the cached length");
@@ -247,12 +261,8 @@ std::vector<Tensor> interpret(const Graph &graph, const std::vector<Tensor> &inp
   // The cache now holds what the CacheUpdate ops appended.
   if (stateful)
     for (const auto &op : graph.ops())
-      if (op->opName() == "CacheUpdate") {
-        const Type &t = op->result(0)->type();
-        int64_t axis = op->attrs().getInt("axis", 0);
-        if (axis < 0) axis += int64_t(t.rank());
-        if (auto v = t.dim(size_t(axis)).evaluate(syms.env())) state->length = *v;
-      }
+      if (auto len = cachedLengthAfter(*op))
+        if (auto v = len->evaluate(syms.env())) state->length = *v;
 
   std::vector<Tensor> results;
   results.reserve(graph.outputs().size());

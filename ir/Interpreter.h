@@ -6,6 +6,7 @@
 #include "ir/IR.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ struct ModuleState {
 /// The capacity symbol of a module's state types (`ctx`), or "" if the
 /// module has no state. Throws if the states use more than one symbol.
 std::string stateCapacitySymbol(const Module &m);
+
+/// True for the ops that read or write module state (ir/ops/State.cpp).
+bool isStateOp(const Op &op);
+/// The cached length after `op` runs if it appends to a cache (CacheUpdate,
+/// CacheWrite): `past + n`.
+std::optional<Dim> cachedLengthAfter(const Op &op);
 
 /// Runs `graph` on `inputs` (one per graph argument, in order) and returns
 /// one tensor per graph output. Checks each input's dtype and shape against

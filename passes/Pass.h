@@ -67,7 +67,8 @@ private:
 /// The default cleanup pipeline: canonicalize, fold-constants, cse, dce.
 std::vector<std::string> defaultPipeline();
 /// What `ternc compile` runs unless --passes is given: kv-cache, the cleanup
-/// pipeline, then act-quant, ternarize, fuse-bitlinear and dce (docs/passes.md).
+/// pipeline, then act-quant, ternarize, fuse-bitlinear, fuse-attention and dce
+/// (docs/passes.md).
 std::vector<std::string> compilePipeline();
 
 } // namespace ternc

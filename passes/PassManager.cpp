@@ -135,7 +135,7 @@ std::vector<std::string> defaultPipeline() { return {"canonicalize", "fold-const
 std::vector<std::string> compilePipeline() {
   std::vector<std::string> p = {"kv-cache"};
   for (const std::string &n : defaultPipeline()) p.push_back(n);
-  p.insert(p.end(), {"act-quant", "ternarize", "fuse-bitlinear", "dce"});
+  p.insert(p.end(), {"act-quant", "ternarize", "fuse-bitlinear", "fuse-attention", "dce"});
   return p;
 }
 

@@ -51,5 +51,7 @@ std::unique_ptr<Pass> createFuseBitLinearPass();
 /// CacheRead; the graph becomes `prefill` and `decode` (seq = 1).
 std::unique_ptr<Pass> createKVCachePass();
 std::unique_ptr<Pass> createKVCacheF16Pass();
+/// The attention over CacheUpdate'd keys and values -> CacheWrite + Attention.
+std::unique_ptr<Pass> createFuseAttentionPass();
 
 } // namespace ternc

@@ -163,9 +163,21 @@ private:
     uint64_t seed = opts_.seed >= 0 ? uint64_t(opts_.seed) : uint64_t(std::random_device{}());
     Sampler sampler({opts_.temperature, opts_.topK, opts_.topP, seed});
 
+    // The prompt is echoed as typed. The stream decodes prompt and continuation together (a SentencePiece
+    // word's leading space depends on what precedes it), and the bytes of the decoded prompt are skipped.
     std::unique_ptr<StreamDecoder> stream;
+    size_t skip = 0;
+    auto emit = [&](std::string piece) {
+      size_t drop = std::min(skip, piece.size());
+      skip -= drop;
+      std::fwrite(piece.data() + drop, 1, piece.size() - drop, stdout);
+      std::fflush(stdout);
+    };
     if (!opts_.tokensGiven) {
       stream = std::make_unique<StreamDecoder>(*tokenizer_);
+      std::vector<int32_t> ids(prompt.begin(), prompt.end());
+      skip = tokenizer_->decode(ids).size();
+      for (int32_t id : ids) emit(stream->push(id));
       std::fputs(opts_.prompt.c_str(), stdout);
       std::fflush(stdout);
     }
@@ -181,11 +193,7 @@ private:
     while (int64_t(generated.size()) < opts_.n) {
       int64_t next = sampler.sample(last);
       generated.push_back(next);
-      if (stream) {
-        std::string piece = stream->push(int32_t(next));
-        std::fwrite(piece.data(), 1, piece.size(), stdout);
-        std::fflush(stdout);
-      }
+      if (stream) emit(stream->push(int32_t(next)));
       if (eos_.count(next) || int64_t(generated.size()) == opts_.n) break;
       if (session.position() >= ctx) {
         full = true;
@@ -197,8 +205,7 @@ private:
     }
     auto t2 = Clock::now();
     if (stream) {
-      std::string rest = stream->finish();
-      std::fwrite(rest.data(), 1, rest.size(), stdout);
+      emit(stream->finish());
       std::fputc('\n', stdout);
     } else {
       for (size_t i = 0; i < generated.size(); ++i) std::printf("%s%lld", i ? "," : "", (long long)generated[i]);

@@ -53,6 +53,17 @@ void tk_cache_update(const float *src, void *state, float *out, int64_t outer, i
   copyRows(state, kind, capacity, 0, out, 0, past + seq, 0, past + seq, inner, begin, end);
 }
 
+int64_t tk_cache_write_items(const float *, void *, int64_t outer, int64_t, int64_t, int64_t, int64_t, int64_t) {
+  return outer;
+}
+int64_t tk_cache_write_grain(const float *, void *, int64_t, int64_t seq, int64_t inner, int64_t, int64_t, int64_t) {
+  return maxI(1, 16384 / maxI(1, seq * inner));
+}
+void tk_cache_write(const float *src, void *state, int64_t outer, int64_t seq, int64_t inner, int64_t capacity,
+                    int64_t past, int64_t kind, int64_t begin, int64_t end) {
+  copyRows(src, 0, seq, 0, state, kind, capacity, past, seq, inner, begin, end);
+}
+
 int64_t tk_cache_read_items(const void *, float *, int64_t outer, int64_t, int64_t, int64_t, int64_t) { return outer; }
 int64_t tk_cache_read_grain(const void *, float *, int64_t, int64_t inner, int64_t, int64_t past, int64_t) {
   return maxI(1, 16384 / maxI(1, past * inner));

@@ -8,7 +8,9 @@
 #include "ir/Interpreter.h"
 #include "ir/ops/OpHelpers.h"
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 namespace ternc {
 
@@ -135,6 +137,118 @@ std::vector<Tensor> evalCacheRead(EvalContext &ctx) {
   return {out};
 }
 
+void inferCacheWrite(InferContext &ctx) {
+  const Type &in = ctx.inputType(0);
+  if (!in.isRanked()) ctx.fail("the new rows must be ranked");
+  checkAgainstState(ctx, stateOf(ctx), in.dims());
+  ctx.setResultType(0, Type(DType::I64, {}));
+}
+
+std::vector<Tensor> evalCacheWrite(EvalContext &ctx) {
+  CacheView v = viewOf(ctx);
+  const Tensor &in = ctx.input(0);
+  int64_t past = pastOf(ctx), seq = in.shape()[size_t(v.axis)];
+  if (past < 0 || past + seq > v.capacity)
+    ctx.fail("state @{} holds {} positions: {} cached + {} new do not fit (raise the context length)",
+             ctx.attrs().getString("state", ""), v.capacity, past, seq);
+  copyRows(in, seq, 0, *v.buffer, v.capacity, past, v.outer, seq, v.inner);
+  return {Tensor::scalarI64(past + seq)};
+}
+
+// ---- Attention ---------------------------------------------------------------------------------------------
+
+/// Operands: q [1, H, S, D], the CacheWrite tokens of the key and value caches, an optional additive mask
+/// broadcastable to [1, H, S, past+S].
+void inferAttention(InferContext &ctx) {
+  const Type &q = ctx.inputType(0);
+  if (!q.isRanked() || q.rank() != 4 || q.dtype() != DType::F32) ctx.fail("q must be f32[1, heads, seq, head_dim], not {}", q.str());
+  for (size_t i : {size_t(1), size_t(2)})
+    if (ctx.inputType(i) != Type(DType::I64, {})) ctx.fail("operand {} must be a CacheWrite token (i64[])", i);
+  const Module *m = ctx.op().graph()->module();
+  std::string past = ctx.attrs().getString("past", "");
+  if (past.empty()) ctx.fail("attribute past must name the symbol of the cached length");
+  std::vector<const StateVar *> kv;
+  for (const char *a : {"state_k", "state_v"}) {
+    const StateVar *sv = m->findState(ctx.attrs().getString(a, ""));
+    if (!sv) ctx.fail("no state @{} ({})", ctx.attrs().getString(a, ""), a);
+    const Type &t = sv->type;
+    if (!t.isRanked() || t.rank() != 4 || !isFloat(t.dtype()) || t.dim(0) != Dim(1) || t.dim(3) != q.dim(3))
+      ctx.fail("state @{} : {} must be [1, kv_heads, capacity, {}]", sv->name, t.str(), q.dim(3).str());
+    kv.push_back(sv);
+  }
+  if (kv[0]->type.dim(1) != kv[1]->type.dim(1)) ctx.fail("the key and value caches have different head counts");
+  const Dim &heads = q.dim(1), &kvHeads = kv[0]->type.dim(1);
+  if (!heads.isStatic() || !kvHeads.isStatic() || kvHeads.value() < 1 || heads.value() % kvHeads.value())
+    ctx.fail("{} query heads cannot share {} key/value heads", heads.str(), kvHeads.str());
+  if (ctx.numInputs() > 3 && ctx.hasInput(3)) {
+    const Type &mask = ctx.inputType(3);
+    Dim t = Dim::symbol(past) + q.dim(2);
+    std::vector<Dim> full = {Dim(1), heads, q.dim(2), t};
+    if (!mask.isRanked() || mask.rank() > 4 || mask.dtype() != DType::F32) ctx.fail("the mask must be f32 of rank <= 4");
+    for (size_t i = 0; i < mask.rank(); ++i) {
+      const Dim &d = mask.dim(i), &f = full[4 - mask.rank() + i];
+      if (d != Dim(1) && d != f) ctx.fail("the mask {} does not broadcast to [1, {}, {}, {}]", mask.str(), heads.str(), q.dim(2).str(), t.str());
+    }
+  }
+  std::string mode = ctx.attrs().getString("scale_mode", "none");
+  if (mode != "none" && mode != "div" && mode != "mul") ctx.fail("scale_mode must be none, div or mul");
+  ctx.setResultType(0, q);
+}
+
+/// The semantics of the unfused graph it replaces, step for step: scores q.k^T summed in double and rounded
+/// to f32 (MatMul), scaled in f32 (Div or Mul), plus the mask in f32 (Add), softmax in double rounded to f32,
+/// then p.v summed in double (MatMul). Query head h reads key/value head h / (heads / kv_heads).
+std::vector<Tensor> evalAttention(EvalContext &ctx) {
+  ModuleState *st = ctx.state();
+  if (!st) ctx.fail("Attention reads the KV cache: stateful graphs run with their module state");
+  const Tensor &q = ctx.input(0);
+  const Tensor &K = st->buffers.at(ctx.attrs().getString("state_k", ""));
+  const Tensor &V = st->buffers.at(ctx.attrs().getString("state_v", ""));
+  int64_t H = q.shape()[1], S = q.shape()[2], D = q.shape()[3], KVH = K.shape()[1], cap = K.shape()[2];
+  int64_t T = pastOf(ctx) + S;
+  if (T > cap) ctx.fail("the cache holds {} positions, not {}", cap, T);
+  bool hasMask = ctx.hasInput(3);
+  std::vector<int64_t> mstr(4, 0);
+  if (hasMask) {
+    const Tensor &m = ctx.input(3);
+    std::vector<int64_t> full = {1, H, S, T};
+    mstr = broadcastStrides(m.shape(), full);
+  }
+  std::string mode = ctx.attrs().getString("scale_mode", "none");
+  float scale = ctx.attrs().getFloat("scale", 1.0f);
+  Tensor out(DType::F32, q.shape());
+  std::vector<float> sc(static_cast<size_t>(T));
+  std::vector<double> e(static_cast<size_t>(T)), acc(static_cast<size_t>(D));
+  int64_t G = H / KVH;
+  for (int64_t h = 0; h < H; ++h) {
+    int64_t g = h / G;
+    for (int64_t s = 0; s < S; ++s) {
+      int64_t qb = (h * S + s) * D;
+      for (int64_t t = 0; t < T; ++t) {
+        double dot = 0;
+        int64_t kb = (g * cap + t) * D;
+        for (int64_t d = 0; d < D; ++d) dot += double(float(q.getDouble(qb + d))) * K.getDouble(kb + d);
+        float v = float(dot);
+        if (mode == "div") v = float(double(v) / double(scale));
+        else if (mode == "mul") v = float(double(v) * double(scale));
+        if (hasMask) v = float(double(v) + ctx.input(3).getDouble(h * mstr[1] + s * mstr[2] + t * mstr[3]));
+        sc[size_t(t)] = v;
+      }
+      double mx = -std::numeric_limits<double>::infinity(), sum = 0;
+      for (int64_t t = 0; t < T; ++t) mx = std::max(mx, double(sc[size_t(t)]));
+      for (int64_t t = 0; t < T; ++t) sum += e[size_t(t)] = std::exp(double(sc[size_t(t)]) - mx);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t t = 0; t < T; ++t) {
+        double p = double(float(e[size_t(t)] / sum));
+        int64_t vb = (g * cap + t) * D;
+        for (int64_t d = 0; d < D; ++d) acc[size_t(d)] += p * V.getDouble(vb + d);
+      }
+      for (int64_t d = 0; d < D; ++d) out.setDouble(qb + d, double(float(acc[size_t(d)])));
+    }
+  }
+  return {out};
+}
+
 } // namespace
 
 std::string stateCapacitySymbol(const Module &m) {
@@ -171,6 +285,25 @@ ModuleState ModuleState::allocate(const Module &m, int64_t capacity) {
 
 void registerStateOps(OpRegistry &r) {
   using K = AttrKind;
+  r.add({.name = "CacheWrite",
+         .summary = "writes the new rows into state @state at [past, past+n) along axis; yields past+n (a token "
+                    "that orders the readers after the write)",
+         .minInputs = 1,
+         .maxInputs = 1,
+         .attrs = {{"state", K::String, true}, {"axis", K::Int, true}, {"past", K::String, true}},
+         .infer = inferCacheWrite,
+         .eval = evalCacheWrite,
+         .pure = false});
+  r.add({.name = "Attention",
+         .summary = "softmax(q k^T (scale) + mask) v over the cached keys and values [0, past+seq) of state_k and "
+                    "state_v, grouped-query (fused by fuse-attention)",
+         .minInputs = 3,
+         .maxInputs = 4,
+         .attrs = {{"state_k", K::String, true}, {"state_v", K::String, true}, {"past", K::String, true},
+                   {"scale", K::Float}, {"scale_mode", K::String}},
+         .infer = inferAttention,
+         .eval = evalAttention,
+         .pure = false});
   r.add({.name = "CacheUpdate",
          .summary = "writes the new rows into state @state at [past, past+n) along axis; yields rows [0, past+n)",
          .minInputs = 1,

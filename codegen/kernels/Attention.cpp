@@ -1,0 +1,104 @@
+// Attention.cpp: tk_attention_f32, the fused attention over the KV cache (ir/ops/State.cpp, Attention). Each
+// item is one key/value head and one query row: the g = H / KVH query heads that share the key/value head read
+// each cached key and value row once (at decode, one pass over the cache per head group), with an online
+// softmax (running maximum and sum, the accumulator rescaled when the maximum grows), so no scores are stored.
+#include "KernelMath.h"
+#include "Kernels.h"
+
+namespace {
+using namespace tk;
+
+constexpr int64_t kHeadBlock = 8;     // query heads per pass over the cache
+constexpr int64_t kMaxHeadDim = 512;  // fuse-attention fuses head_dim <= this
+
+TK_INLINE float cacheAt(const void *p, int64_t kind, int64_t i) {
+  if (kind == 1) return halfToFloat(static_cast<const uint16_t *>(p)[i]);
+  if (kind == 2) return bf16ToFloat(static_cast<const uint16_t *>(p)[i]);
+  return static_cast<const float *>(p)[i];
+}
+
+/// A cache row as f32: the row itself for an f32 cache, else converted into `buf`.
+TK_INLINE const float *cacheRow(const void *p, int64_t kind, int64_t at, int64_t D, float *buf) {
+  if (kind == 0) return static_cast<const float *>(p) + at;
+  for (int64_t d = 0; d < D; ++d) buf[d] = cacheAt(p, kind, at + d);
+  return buf;
+}
+
+TK_INLINE float dot(const float *a, const float *b, int64_t n) {
+  TK_REASSOCIATE
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+} // namespace
+
+extern "C" {
+
+int64_t tk_attention_f32_items(const float *, const void *, const void *, int64_t, const float *, int64_t, int64_t,
+                               int64_t, float *, int64_t, int64_t KVH, int64_t S, int64_t, int64_t, int64_t, float,
+                               int64_t) {
+  return KVH * S;
+}
+
+int64_t tk_attention_f32_grain(const float *, const void *, const void *, int64_t, const float *, int64_t, int64_t,
+                               int64_t, float *, int64_t H, int64_t KVH, int64_t, int64_t T, int64_t D, int64_t, float,
+                               int64_t) {
+  return maxI(1, 32768 / maxI(1, T * D * maxI(1, H / maxI(1, KVH))));
+}
+
+void tk_attention_f32(const float *q, const void *K, const void *V, int64_t kind, const float *mask, int64_t msh,
+                      int64_t mss, int64_t mst, float *out, int64_t H, int64_t KVH, int64_t S, int64_t T, int64_t D,
+                      int64_t cap, float scale, int64_t mode, int64_t begin, int64_t end) {
+  int64_t G = H / KVH;
+  float kbuf[kMaxHeadDim], vbuf[kMaxHeadDim];
+  float acc[kHeadBlock][kMaxHeadDim];
+  float mx[kHeadBlock], sum[kHeadBlock], p[kHeadBlock];
+  for (int64_t item = begin; item < end; ++item) {
+    int64_t g = item / S, s = item % S;
+    for (int64_t j0 = 0; j0 < G; j0 += kHeadBlock) {
+      int64_t nb = minI(kHeadBlock, G - j0);
+      for (int64_t j = 0; j < nb; ++j) {
+        mx[j] = -__builtin_inff();
+        sum[j] = 0;
+        for (int64_t d = 0; d < D; ++d) acc[j][d] = 0;
+      }
+      for (int64_t t = 0; t < T; ++t) {
+        const float *k = cacheRow(K, kind, (g * cap + t) * D, D, kbuf);
+        for (int64_t j = 0; j < nb; ++j) {
+          int64_t h = g * G + j0 + j;
+          float sc = dot(q + (h * S + s) * D, k, D);
+          if (mode == 1) sc = sc / scale;
+          else if (mode == 2) sc = sc * scale;
+          if (mask) sc = sc + mask[h * msh + s * mss + t * mst];
+          if (sc == -__builtin_inff()) {
+            p[j] = 0;
+            continue;
+          }
+          if (sc > mx[j]) {
+            float corr = mx[j] == -__builtin_inff() ? 0.0f : expF32(mx[j] - sc);
+            sum[j] *= corr;
+            for (int64_t d = 0; d < D; ++d) acc[j][d] *= corr;
+            mx[j] = sc;
+          }
+          p[j] = expF32(sc - mx[j]);
+          sum[j] += p[j];
+        }
+        const float *v = cacheRow(V, kind, (g * cap + t) * D, D, vbuf);
+        for (int64_t j = 0; j < nb; ++j) {
+          float pj = p[j];
+          if (pj == 0) continue;
+          for (int64_t d = 0; d < D; ++d) acc[j][d] += pj * v[d];
+        }
+      }
+      for (int64_t j = 0; j < nb; ++j) {
+        int64_t h = g * G + j0 + j;
+        float inv = 1.0f / sum[j];
+        float *o = out + (h * S + s) * D;
+        for (int64_t d = 0; d < D; ++d) o[d] = acc[j][d] * inv;
+      }
+    }
+  }
+}
+
+} // extern "C"
