@@ -133,6 +133,12 @@ llvm::Value *emitElementwise(Env &env, const Op &op, const Args &args) {
   llvm::Value *y = args[1];
   if (name == "Pow") {
     DType et = op.operand(1)->type().dtype();
+    // x^2 (RMSNorm's square): the double product of two f32 (or f16, bf16) values is exact, so rounding it
+    // once is the f32 product, bit for bit the double pow the interpreter rounds. No libm call.
+    const Value *e = op.operand(1);
+    if (fl && dt != DType::F64 && out == dt && e->kind() == Value::Kind::Constant &&
+        e->constant()->data.numElements() == 1 && e->constant()->data.getDouble(0) == 2.0)
+      return b.CreateFMul(x, x);
     if (fl || isFloat(et)) {
       llvm::Value *xd = convertScalar(env, x, dt, DType::F64), *yd = convertScalar(env, y, et, DType::F64);
       llvm::Value *r = b.CreateBinaryIntrinsic(llvm::Intrinsic::pow, xd, yd);

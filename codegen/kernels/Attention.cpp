@@ -71,7 +71,8 @@ void tk_attention_f32(const float *q, const void *K, const void *V, int64_t kind
           if (mode == 1) sc = sc / scale;
           else if (mode == 2) sc = sc * scale;
           if (mask) sc = sc + mask[h * msh + s * mss + t * mst];
-          if (sc == -__builtin_inff()) {
+          // Masked (the lowest float or -inf) or so far below the maximum that e^(sc - max) is 0 in f32.
+          if (sc < mx[j] - 104.0f || sc == -__builtin_inff()) {
             p[j] = 0;
             continue;
           }
