@@ -18,7 +18,8 @@ const ternc_dim kSeqDims[] = {{0, 1, &kSeq}};
 const ternc_dim kTotalDims[] = {{0, 2, kPastPlusSeq}};
 const ternc_tensor_info kInputs[] = {
     {"cache", TERNC_F32, 2, kPastDims}, {"tokens", TERNC_I64, 1, kSeqDims}, {"mask", TERNC_BOOL, 1, kTotalDims}};
-const ternc_model kModel = {TERNC_ABI_VERSION, "decoder", 2, kSymbols, 3, kInputs, 0, nullptr, nullptr, nullptr, 0, nullptr};
+const ternc_model kModel = {TERNC_ABI_VERSION, "decoder", 2, kSymbols, 3, kInputs, 0, nullptr, nullptr, nullptr, 0,
+                            nullptr, 0, nullptr, -1, -1, nullptr};
 
 TEST(Dims, Value) {
   int64_t symbols[] = {5, 3};

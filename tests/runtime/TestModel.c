@@ -87,4 +87,5 @@ static int32_t run(ternc_context *ctx, const int64_t *symbols, const void *const
 
 const ternc_model ternc_test_model = {
     TERNC_ABI_VERSION, "affine", 1, kSymbols, 3, kInputs, 3, kOutputs, arenaBytes, run, 3, kKernels,
+    0, NULL, -1, -1, NULL, /* no state */
 };
