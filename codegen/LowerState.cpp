@@ -49,6 +49,14 @@ llvm::Value *statePtr(Env &env, int32_t index) {
   return env.b.CreateCall(fn, {env.ctx, env.b.getInt32(uint32_t(index))});
 }
 
+/// The cached length before the op (`past`) and the rows it appends, of a CacheUpdate or CacheWrite.
+std::pair<Dim, Dim> appendedRows(const Op &op) {
+  const Type &t = op.operand(0)->type();
+  int64_t axis = op.attrs().getInt("axis", 0);
+  if (axis < 0) axis += int64_t(t.rank());
+  return {Dim::symbol(op.attrs().getString("past", "")), t.dim(size_t(axis))};
+}
+
 void requireF32(const Op &op, const Value *v) {
   if (v->type().dtype() != DType::F32)
     fail("{}: {} on {} values: codegen supports f32 graph values for caches", op.loc(), op.opName(), v->type().str());
@@ -60,10 +68,7 @@ OpCode lowerCacheUpdate(LoweringContext &, const Op &op) {
   const Value *src = op.operand(0), *out = op.result(0);
   requireF32(op, src);
   CacheShape c = cacheShape(op);
-  Dim past = Dim::symbol(op.attrs().getString("past", ""));
-  int64_t axis = op.attrs().getInt("axis", 0);
-  if (axis < 0) axis += int64_t(src->type().rank());
-  Dim seq = src->type().dim(size_t(axis));
+  auto [past, seq] = appendedRows(op);
   return kernelCode("tk_cache_update", [=](Env &env) -> std::vector<llvm::Value *> {
     return {env.ptr(src),       statePtr(env, c.index), env.ptr(out),    env.dim(c.outer), env.dim(seq),
             env.dim(c.inner),   env.dim(c.capacity),    env.dim(past),   env.i64(c.kind)};
@@ -85,10 +90,7 @@ OpCode lowerCacheWrite(LoweringContext &, const Op &op) {
   const Value *src = op.operand(0);
   requireF32(op, src);
   CacheShape c = cacheShape(op);
-  Dim past = Dim::symbol(op.attrs().getString("past", ""));
-  int64_t axis = op.attrs().getInt("axis", 0);
-  if (axis < 0) axis += int64_t(src->type().rank());
-  Dim seq = src->type().dim(size_t(axis));
+  auto [past, seq] = appendedRows(op);
   const Value *token = op.result(0);
   OpCode code = kernelCode("tk_cache_write", [=](Env &env) -> std::vector<llvm::Value *> {
     return {env.ptr(src),       statePtr(env, c.index), env.dim(c.outer), env.dim(seq),
@@ -96,13 +98,16 @@ OpCode lowerCacheWrite(LoweringContext &, const Op &op) {
   });
   // The token (the cached length) is stored once, by the first item's task.
   auto body = code.body;
-  code.body = [body, token, past, seq](Env &env, llvm::Value *begin, llvm::Value *end) {
+  code.body = [body, token, past = past, seq = seq](Env &env, llvm::Value *begin, llvm::Value *end) {
     body(env, begin, end);
-    llvm::Value *first = env.b.CreateICmpEQ(begin, env.i64(0));
-    llvm::Value *len = env.b.CreateAdd(env.dim(past), env.dim(seq));
-    llvm::Value *slot = env.ptr(token);
-    llvm::Value *old = env.b.CreateLoad(env.b.getInt64Ty(), slot);
-    env.b.CreateStore(env.b.CreateSelect(first, len, old), slot);
+    llvm::Function *f = env.b.GetInsertBlock()->getParent();
+    auto *store = llvm::BasicBlock::Create(env.b.getContext(), "token.store", f);
+    auto *done = llvm::BasicBlock::Create(env.b.getContext(), "token.done", f);
+    env.b.CreateCondBr(env.b.CreateICmpEQ(begin, env.i64(0)), store, done);
+    env.b.SetInsertPoint(store);
+    env.b.CreateStore(env.b.CreateAdd(env.dim(past), env.dim(seq)), env.ptr(token));
+    env.b.CreateBr(done);
+    env.b.SetInsertPoint(done);
   };
   return code;
 }

@@ -112,11 +112,9 @@ public:
     for (auto it = deadOutputs.rbegin(); it != deadOutputs.rend(); ++it) g.eraseOutput(*it);
     for (Value *x : deadInputs) g.eraseArgument(x->resultIndex());
 
-    Graph *prefill = m.cloneGraph(g, "prefill");
-    Graph *decode = m.cloneGraph(g, "decode");
-    decode->specializeSymbols({{seq, 1}});
+    m.cloneGraph(g, "prefill");
+    m.cloneGraph(g, "decode")->specializeSymbols({{seq, 1}});
     m.eraseGraph(&g);
-    (void)prefill;
     return true;
   }
 

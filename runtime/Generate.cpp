@@ -1,6 +1,7 @@
 // Generate.cpp: ternc_llm_main, the main() of a compiled language model — text generation from --prompt or
 // --tokens with streaming output and sampling, llama-bench style --bench (pp128, tg128), --perplexity FILE,
 // and --dump DIR for tests (docs/runtime.md, "Language models").
+#include "CommandLine.h"
 #include "Host.h"
 #include "LlmSession.h"
 #include "Sampler.h"
@@ -303,7 +304,7 @@ private:
 
 extern "C" int ternc_llm_main(const ternc_llm *llm, int argc, char **argv) {
   using namespace ternc::rt;
-  std::string program = argc > 0 && argv[0] ? fs::path(argv[0]).filename().string() : "model";
+  std::string program = programName(argc, argv);
   LlmOptions o;
   CLI::App app("Generates text with the compiled language model '" +
                    std::string(llm && llm->prefill && llm->prefill->name ? llm->prefill->name : "?") + "'.",
@@ -326,22 +327,11 @@ extern "C" int ternc_llm_main(const ternc_llm *llm, int argc, char **argv) {
   app.add_flag("--no-bos", o.noBos, "Do not add the tokenizer's special tokens (BOS) to the prompt");
   app.add_flag("--info", o.info, "Print the model's vocabulary, tokenizer, end-of-sequence ids and KV cache");
   app.add_option("--dump", o.dump, "Write the prompt ids, prefill and decode logits and the KV cache as .npy files to DIR (tests)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp &e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError &e) {
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), e.what());
-    return 1;
-  }
+  if (auto code = parseCommandLine(app, argc, argv, program)) return *code;
   o.promptGiven = prompt->count() > 0;
   o.tokensGiven = tokens->count() > 0;
-  try {
+  return runReportingErrors(program, [&] {
     if (!llm) throw Error("no model");
     return Generator(*llm, o).run();
-  } catch (const std::exception &e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), e.what());
-    return 1;
-  }
+  });
 }

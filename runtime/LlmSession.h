@@ -41,7 +41,6 @@ public:
   const char *stateName(int32_t i) const { return prefill_.states[i].name; }
 
 private:
-  struct Graph;
   const std::vector<float> &run(const ternc_model &m, std::span<const int64_t> tokens);
 
   const ternc_model &prefill_, &decode_;

@@ -1,4 +1,5 @@
 // Main.cpp: ternc_main, the main() of compiled executables — the `ternc run` contract plus --info, --bench, --profile, --threads.
+#include "CommandLine.h"
 #include "Host.h"
 
 #include <CLI/CLI.hpp>
@@ -216,7 +217,7 @@ int runMain(const ternc_model &model, const MainOptions &opts) {
 
 extern "C" int ternc_main(const ternc_model *model, int argc, char **argv) {
   using namespace ternc::rt;
-  std::string program = argc > 0 && argv[0] ? std::filesystem::path(argv[0]).filename().string() : "model";
+  std::string program = programName(argc, argv);
   MainOptions opts;
   CLI::App app("Runs the compiled model '" + std::string(model->name ? model->name : "?") + "'.", program);
   app.add_option("--input", opts.inputs, "NAME=PATH: a model input from a .npy or ONNX TensorProto .pb file (repeat)")
@@ -226,19 +227,6 @@ extern "C" int ternc_main(const ternc_model *model, int argc, char **argv) {
   app.add_option("--bench", opts.bench, "Run N times after a warm-up run; print the median and min latency");
   app.add_flag("--profile", opts.profile, "Print the time spent per kernel");
   app.add_option("--threads", opts.threads, "Worker threads (default: the cores available)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp &e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError &e) {
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), e.what());
-    return 1;
-  }
-  try {
-    return runMain(*model, opts);
-  } catch (const std::exception &e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "%s: error: %s\n", program.c_str(), e.what());
-    return 1;
-  }
+  if (auto code = parseCommandLine(app, argc, argv, program)) return *code;
+  return runReportingErrors(program, [&] { return runMain(*model, opts); });
 }

@@ -110,18 +110,24 @@ void copyRows(const Tensor &src, int64_t srcRows, int64_t srcAt, Tensor &dst, in
   }
 }
 
-std::vector<Tensor> evalCacheUpdate(EvalContext &ctx) {
-  CacheView v = viewOf(ctx);
+/// Writes input 0 into the state at [past, past+n) along the cache axis; returns past+n.
+int64_t writeNewRows(const EvalContext &ctx, const CacheView &v) {
   const Tensor &in = ctx.input(0);
   int64_t past = pastOf(ctx), seq = in.shape()[size_t(v.axis)];
   if (past < 0 || past + seq > v.capacity)
     ctx.fail("state @{} holds {} positions: {} cached + {} new do not fit (raise the context length)",
              ctx.attrs().getString("state", ""), v.capacity, past, seq);
   copyRows(in, seq, 0, *v.buffer, v.capacity, past, v.outer, seq, v.inner);
-  std::vector<int64_t> shape = in.shape();
-  shape[size_t(v.axis)] = past + seq;
-  Tensor out(in.dtype(), shape);
-  copyRows(*v.buffer, v.capacity, 0, out, past + seq, 0, v.outer, past + seq, v.inner);
+  return past + seq;
+}
+
+std::vector<Tensor> evalCacheUpdate(EvalContext &ctx) {
+  CacheView v = viewOf(ctx);
+  int64_t length = writeNewRows(ctx, v);
+  std::vector<int64_t> shape = ctx.input(0).shape();
+  shape[size_t(v.axis)] = length;
+  Tensor out(ctx.input(0).dtype(), shape);
+  copyRows(*v.buffer, v.capacity, 0, out, length, 0, v.outer, length, v.inner);
   return {out};
 }
 
@@ -146,13 +152,7 @@ void inferCacheWrite(InferContext &ctx) {
 
 std::vector<Tensor> evalCacheWrite(EvalContext &ctx) {
   CacheView v = viewOf(ctx);
-  const Tensor &in = ctx.input(0);
-  int64_t past = pastOf(ctx), seq = in.shape()[size_t(v.axis)];
-  if (past < 0 || past + seq > v.capacity)
-    ctx.fail("state @{} holds {} positions: {} cached + {} new do not fit (raise the context length)",
-             ctx.attrs().getString("state", ""), v.capacity, past, seq);
-  copyRows(in, seq, 0, *v.buffer, v.capacity, past, v.outer, seq, v.inner);
-  return {Tensor::scalarI64(past + seq)};
+  return {Tensor::scalarI64(writeNewRows(ctx, v))};
 }
 
 // ---- Attention ---------------------------------------------------------------------------------------------
