@@ -427,4 +427,14 @@ TernaryStats ternaryStats(const Module &m) {
   return stats;
 }
 
+std::optional<TernaryWeightFit> fitTernaryWeight(const float *w, int64_t n, int64_t k, std::string &why) {
+  WeightMatrix m;
+  m.v = w;
+  m.n = n;
+  m.k = k;
+  auto fit = fitTernary(m, why);
+  if (!fit) return std::nullopt;
+  return TernaryWeightFit{fit->granularity, std::move(fit->tern), std::move(fit->scale), fit->snapped};
+}
+
 } // namespace ternc

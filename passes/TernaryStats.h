@@ -5,6 +5,7 @@
 #include "ir/IR.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,16 @@ struct TernaryStats {
 
 /// Analyzes every graph of `m`.
 TernaryStats ternaryStats(const Module &m);
+
+/// A ternary weight found in a float one: tern [N, K] and its f32 scales.
+struct TernaryWeightFit {
+  TernScale granularity;
+  Tensor tern, scale;
+  int64_t snapped = 0;  ///< weights moved onto their group's magnitude (see docs/passes.md, ternarize)
+};
+
+/// The ternarize pass's detection on a row-major f32 [n, k] weight: the coarsest granularity (tensor, row,
+/// group of 128/64/32 along K) at which every value is -a, 0 or +a. On failure `why` says what was found.
+std::optional<TernaryWeightFit> fitTernaryWeight(const float *w, int64_t n, int64_t k, std::string &why);
 
 } // namespace ternc

@@ -94,6 +94,20 @@ CONFIGS = {c.name: c for c in [
          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=1, head_dim=128,
          rms_norm_eps=1e-6, rope_theta=10000.0, tie_word_embeddings=False, weight_group=64,
          scale_emb=12.0, scale_depth=1.4, dim_model_base=32, max_position_embeddings=256, embed_std=0.1, seed=5),
+    # The checkpoint-format tests (tests/formats/write_layouts.py): exact parameters, K a multiple of 256 (the
+    # GGUF ternary block), per-tensor scales or groups of 256.
+    _cfg(name="fmt-llama", arch="llama", vocab_size=512, hidden_size=256, intermediate_size=512,
+         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=64,
+         rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False, exact_params=True, seed=56),
+    _cfg(name="fmt-bitnet", arch="bitnet", vocab_size=512, hidden_size=256, intermediate_size=768,
+         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=128,
+         rms_norm_eps=1e-5, rope_theta=500000.0, tie_word_embeddings=True, final_norm_signed=True,
+         exact_params=True, seed=43),
+    _cfg(name="fmt-minicpm", arch="minicpm", vocab_size=600, hidden_size=256, intermediate_size=512,
+         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=64,
+         rms_norm_eps=1e-6, rope_theta=10000.0, tie_word_embeddings=False, weight_group=256,
+         scale_emb=12.0, scale_depth=1.4, dim_model_base=32, max_position_embeddings=256, embed_std=0.1,
+         exact_params=True, seed=47),
 ]}
 
 

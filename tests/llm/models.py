@@ -79,6 +79,11 @@ class Config:
     # this is set: with a tied head the logit of the current token is then no
     # longer |e|^2-dominated, so greedy decoding does not just repeat it.
     final_norm_signed: bool = False
+    # Every parameter exactly representable in bf16 and f16 and every ternary
+    # scale a power of two, so that one model is written without rounding in
+    # every checkpoint layout (tests/formats/write_layouts.py): the ternary
+    # values stay, each scale becomes 2^floor(log2(a)).
+    exact_params: bool = False
     bos_token_id: int = 1
     eos_token_id: int = 2
 
@@ -122,6 +127,23 @@ class BitLinear(nn.Linear):
 
     def forward(self, x):
         return F.linear(activation_quant(x), self.weight)
+
+
+def exactify(model, cfg):
+    """Config.exact_params: bf16-representable float parameters (also exact
+    in f16 at these magnitudes) and power-of-two ternary scales."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, BitLinear):
+                w = m.weight
+                n, k = w.shape
+                g = cfg.weight_group or n * k
+                wg = w.reshape(-1, g)
+                a = wg.abs().amax(-1, keepdim=True)  # the group's magnitude (all nonzeros share it)
+                pow2 = torch.where(a > 0, torch.exp2(torch.floor(torch.log2(a.clamp(min=1e-30)))), a)
+                m.weight.copy_((torch.sign(wg) * pow2).reshape(n, k))
+            elif isinstance(m, (nn.Embedding, nn.Linear, LlamaRMSNorm)):
+                m.weight.copy_(m.weight.to(torch.bfloat16).to(torch.float32))
 
 
 # --- norms, RoPE, mask (the transformers code, reduced to what runs here) ------
@@ -369,6 +391,8 @@ class DecoderLM(nn.Module):
         self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         if cfg.tie_word_embeddings:
             self.lm_head.weight = self.embed_tokens.weight
+        if cfg.exact_params:
+            exactify(self, cfg)
         self.eval()
 
     def empty_cache(self, batch=1, dtype=torch.float32):

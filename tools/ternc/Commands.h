@@ -35,9 +35,20 @@ void addPassOptions(CLI::App &cmd, PassOptions &opts);
 /// Runs the passes named in `opts` (nothing if none), dumping to stderr.
 void runPasses(Module &m, const PassOptions &opts);
 
-/// Loads a model by its extension: `.onnx` (imported) or `.tir` (parsed),
-/// and verifies it.
-std::unique_ptr<Module> loadModel(const std::string &path);
+/// What a checkpoint says about generation besides its graph: where sidecar files may sit, an embedded
+/// tokenizer, special ids and the context length.
+struct ModelHints {
+  std::string sideDir;        ///< where tokenizer.json / config.json may sit beside the model ("" = nowhere)
+  int32_t tokenizerKind = 0;  ///< an embedded tokenizer (GGUF metadata), as LlmInfo::tokenizerKind
+  std::string tokenizerData;
+  std::vector<int64_t> eosIds;
+  int64_t bosId = -1;
+  int64_t maxPositions = 0;  ///< 0 = unknown
+};
+
+/// Loads a model: `.onnx` (imported), `.tir` (parsed), `.gguf`, or a Hugging Face folder (config.json +
+/// safetensors; also given as one of its .safetensors files), and verifies it. Fills `hints` if given.
+std::unique_ptr<Module> loadModel(const std::string &path, ModelHints *hints = nullptr);
 
 /// Reads a tensor from `.npy` or ONNX TensorProto `.pb`.
 Tensor readTensorFile(const std::string &path);

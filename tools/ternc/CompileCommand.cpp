@@ -196,12 +196,33 @@ int64_t sentencePieceCount(std::string_view bytes, const std::string &path) {
 
 /// What a language model embeds: the tokenizer (--tokenizer, or tokenizer.json / tokenizer.model next to the
 /// model), end-of-sequence and BOS ids from generation_config.json / config.json beside it, the context length.
-LlmInfo languageModelInfo(const CompileOptions &opts, int64_t vocab) {
+LlmInfo languageModelInfo(const CompileOptions &opts, const ModelHints &hints, int64_t vocab) {
   namespace fs = std::filesystem;
   LlmInfo info;
-  fs::path dir = fs::path(opts.input).parent_path();
+  fs::path dir = hints.sideDir;
   std::string tok = opts.tokenizer;
-  if (tok.empty() && !opts.noTokenizer)
+  info.eosIds = hints.eosIds;
+  info.bosId = hints.bosId;
+  if (hints.maxPositions > 0) info.defaultCtx = std::min(info.defaultCtx, hints.maxPositions);
+  if (tok.empty() && !opts.noTokenizer && hints.tokenizerKind != 0) {
+    // Embedded in the checkpoint (GGUF): checked like a file would be.
+    auto kind = rt::TokenizerKind(hints.tokenizerKind);
+    int64_t tokens = 0;
+    if (kind == rt::TokenizerKind::HfJson) {
+      try {
+        tokens = rt::Tokenizer::load(kind, hints.tokenizerData, opts.input)->vocabSize();
+      } catch (const std::runtime_error &e) {
+        fail("{}: the embedded tokenizer: {}", opts.input, e.what());
+      }
+    } else {
+      tokens = sentencePieceCount(hints.tokenizerData, opts.input + " (embedded tokenizer)");
+    }
+    if (tokens > vocab)
+      fail("{}: the embedded tokenizer has {} tokens, but the model's logits cover {}", opts.input, tokens, vocab);
+    info.tokenizerData = hints.tokenizerData;
+    info.tokenizerKind = hints.tokenizerKind;
+  }
+  if (tok.empty() && !opts.noTokenizer && hints.tokenizerKind == 0 && !dir.empty())
     for (const char *name : {"tokenizer.json", "tokenizer.model"})
       if (fs::exists(dir / name)) {
         tok = (dir / name).string();
@@ -275,7 +296,8 @@ void runCompile(CompileOptions &opts) {
   if (opts.output.empty()) fail("compile needs -o OUT");
   if (opts.optLevel < 0 || opts.optLevel > 3) fail("-O{}: expected 0 to 3", opts.optLevel);
 
-  std::unique_ptr<Module> m = loadModel(opts.input);
+  ModelHints hints;
+  std::unique_ptr<Module> m = loadModel(opts.input, &hints);
   bindInputs(*m, opts.binds);
 
   // The model's passes (the compile pipeline unless --passes), then the
@@ -308,7 +330,7 @@ void runCompile(CompileOptions &opts) {
   if (llm && kind == EmitKind::Lib)
     fail("{}: a language model (KV cache, prefill and decode graphs) compiles to an executable, not --emit=lib yet",
          opts.input);
-  if (llm) co.llm = languageModelInfo(opts, vocabularyOf(*m));
+  if (llm) co.llm = languageModelInfo(opts, hints, vocabularyOf(*m));
   co.cpu = opts.cpu;
   co.optLevel = opts.optLevel;
   co.symbolPrefix = opts.name.empty() ? (kind == EmitKind::Lib ? symbolPrefixFor(opts.output) : "ternc") : opts.name;
@@ -355,7 +377,7 @@ void listTargets() {
 void addCompileCommand(CLI::App &app) {
   auto opts = std::make_shared<CompileOptions>();
   CLI::App *cmd = addSubcommand(app, "compile", "Compile a model to a native executable, object or static library");
-  cmd->add_option("input", opts->input, "The model (.onnx or .tir)")->required();
+  cmd->add_option("input", opts->input, "The model: .onnx, .gguf, .tir, or a Hugging Face folder (config.json + safetensors)")->required();
   cmd->add_option("-o,--output", opts->output, "The file to write (written atomically)")->required();
   cmd->add_option("--target", opts->target, "Target to compile for (see `ternc targets`; default: the first)");
   cmd->add_option("--cpu", opts->cpu, "LLVM CPU name (x86-64-v3, znver4, ...) or 'native' for this host");

@@ -1,7 +1,6 @@
-// ImportCommand: `ternc import MODEL.onnx [-o OUT.tir] [--hex-weights] [pass flags]`.
+// ImportCommand: `ternc import MODEL [-o OUT.tir] [--hex-weights] [pass flags]`.
 #include "tools/ternc/Commands.h"
 
-#include "frontend/onnx/OnnxImporter.h"
 
 namespace ternc {
 
@@ -15,7 +14,7 @@ struct ImportOptions {
 };
 
 void runImport(const ImportOptions &opts) {
-  auto m = importOnnx(opts.model);
+  auto m = loadModel(opts.model);
   runPasses(*m, opts.passes);
   // On the terminal the weights are elided: that text is for reading. Use
   // -o for a file that reads back, or --hex-weights for all of it inline.
@@ -26,8 +25,8 @@ void runImport(const ImportOptions &opts) {
 
 void addImportCommand(CLI::App &app) {
   auto opts = std::make_shared<ImportOptions>();
-  CLI::App *cmd = addSubcommand(app, "import", "Import an ONNX model and print or write its IR");
-  cmd->add_option("model", opts->model, "The .onnx file")->required();
+  CLI::App *cmd = addSubcommand(app, "import", "Import a model (ONNX, GGUF, Hugging Face folder) and print or write its IR");
+  cmd->add_option("model", opts->model, "The model: .onnx, .gguf, or a Hugging Face folder (config.json + safetensors)")->required();
   cmd->add_option("-o,--output", opts->output, "Write the IR to OUT.tir (large weights to OUT.tir.bin)");
   cmd->add_flag("--hex-weights", opts->hexWeights, "Keep every weight inline as hex (one self-contained text)");
   addPassOptions(*cmd, opts->passes);
