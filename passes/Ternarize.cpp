@@ -27,8 +27,8 @@ namespace {
 using namespace patterns;
 
 /// Group sizes along K tried after per-tensor and per-row scales, coarsest
-/// first (BitCPM-CANN's g = 128, 64 or 32).
-constexpr int64_t kGroupSizes[] = {128, 64, 32};
+/// first (BitCPM-CANN's g = 128, 64 or 32; 256 is the GGUF ternary block).
+constexpr int64_t kGroupSizes[] = {256, 128, 64, 32};
 
 /// How far (relative) a nonzero weight may sit from its group's magnitude
 /// and still be snapped onto it, when no granularity fits exactly. Latent

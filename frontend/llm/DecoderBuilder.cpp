@@ -62,7 +62,7 @@ LinearWeight ternaryFromPseudoQuantized(const Tensor &dense, const std::string &
   std::string why;
   auto fit = fitTernaryWeight(dense.data<float>(), dense.shape()[0], dense.shape()[1], why);
   if (!fit)
-    throw Error(fmt::format("{}: the weight is not ternary at any granularity (tensor, row, group of 128/64/32): {}",
+    throw Error(fmt::format("{}: the weight is not ternary at any granularity (tensor, row, group of 256/128/64/32): {}",
                             what, why));
   return LinearWeight{std::move(fit->tern), fit->granularity, std::move(fit->scale)};
 }
