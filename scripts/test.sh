@@ -12,13 +12,14 @@ jobs=$(nproc)
 
 if [ "${TERNC_SKIP_SANITIZE:-0}" != 1 ]; then
   # The sanitizer configuration runs the tests that parse untrusted input
-  # (the ONNX importer, the .tir parser, .npy and .pb files, the bad-input
-  # tests) and the runtime's thread pool and main(). The self-containment
+  # (the ONNX importer, the .tir parser, .npy and .pb files, the safetensors
+  # and GGUF readers with their broken-file corpora, the importers' error
+  # tests, the bad-input tests) and the runtime's thread pool and main(). The self-containment
   # check is skipped there: an ASan binary links libasan.so by design.
-  TERNC_TARGETS="ternc ternc_unittests ternc_runtime_tests" "$root/scripts/setup.sh" "$root/build-asan" \
+  TERNC_TARGETS="ternc ternc_unittests ternc_runtime_tests ternc_safetensors_tests ternc_gguf_malformed_tests" "$root/scripts/setup.sh" "$root/build-asan" \
     -DCMAKE_BUILD_TYPE=Debug -DTERNC_SANITIZE=ON
   (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
      ctest -j"$jobs" --output-on-failure --timeout 900 \
-       -R '^(TextForm|Parser|Verifier|OnnxImporter|Npy|Cli|TensorProto|Main|Binding|Dims|ThreadPool|Context)|^lit-(ir|onnx-import)$' \
+       -R '^(TextForm|Parser|Verifier|OnnxImporter|Npy|Cli|TensorProto|Main|Binding|Dims|ThreadPool|Context|Safetensors|SafetensorsMalformed|Checkpoint|CheckpointMalformed|GgufMalformed)[A-Za-z]*\.|^lit-(ir|onnx-import)$|^formats-import-errors$' \
        -E '^Main\.ExecutableIsSelfContained$')
 fi

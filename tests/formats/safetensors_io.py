@@ -5,7 +5,7 @@ The layout matches the reference implementation (the `safetensors` Rust crate be
 8-byte little-endian header length, a compact JSON header with "__metadata__" first and the tensors ordered
 by decreasing element size then name, padded with spaces to a multiple of 8 bytes, then the tensors' bytes in
 that order. Sharding follows transformers' `save_pretrained` / huggingface_hub's `split_state_dict_into_shards`:
-tensors go in order into shards of at most `max_shard_bytes` (a larger tensor gets its own shard), files are
+tensors go in order into shards of at most `max_shard_bytes` (a larger tensor gets its own shard at once), files are
 model-00001-of-0000N.safetensors, and model.safetensors.index.json holds {"metadata": {"total_size"},
 "weight_map"} (indent 2, sorted keys). A checkpoint that fits one shard is a single model.safetensors.
 
@@ -110,9 +110,15 @@ def write_sharded(folder, tensors, max_shard_bytes, metadata=None):
     """Writes `tensors` as a Hugging Face checkpoint in `folder`; returns the file names written."""
     os.makedirs(folder, exist_ok=True)
     items = {name: _normalize(v) for name, v in tensors.items()}
+    # huggingface_hub.split_state_dict_into_shards_factory: a tensor larger than the limit gets a shard of its own
+    # at once (before the shard being filled); otherwise a tensor that would tip the current shard over starts a
+    # new one.
     shards, current, current_size = [], {}, 0
     for name, (array, dtype) in items.items():
-        if current and current_size + array.nbytes > max_shard_bytes:
+        if array.nbytes > max_shard_bytes:
+            shards.append({name: (array, dtype)})
+            continue
+        if current_size + array.nbytes > max_shard_bytes:
             shards.append(current)
             current, current_size = {}, 0
         current[name] = (array, dtype)
@@ -219,6 +225,12 @@ def _self_test():
                 assert index["weight_map"][name] == shard
         assert index["metadata"]["total_size"] == total and len(index["weight_map"]) == 17
         assert write_sharded(os.path.join(tmp, "one"), {"x": x}, 1 << 20) == ["model.safetensors"]
+        big = {"a": np.zeros(4, np.uint8), "big": np.zeros(100, np.uint8), "b": np.zeros(4, np.uint8)}
+        names = write_sharded(os.path.join(tmp, "big"), big, 16)
+        index = json.load(open(os.path.join(tmp, "big", names[-1])))
+        assert index["weight_map"] == {"big": "model-00001-of-00002.safetensors",
+                                       "a": "model-00002-of-00002.safetensors",
+                                       "b": "model-00002-of-00002.safetensors"}, index
     print("safetensors_io self-test passed")
 
 
