@@ -1,12 +1,13 @@
 // llamacpp_logits.mjs: runs a GGUF file through llama.cpp (node-llama-cpp's prebuilt CPU library, 1 thread) and
 // prints its logits as JSON, for llamacpp_crosscheck.py to compare with PyTorch and ternc (issue 6).
 //
-// Usage: node llamacpp_logits.mjs MODEL.gguf PROMPT_IDS STEPS [--force IDS]
+// Usage: node llamacpp_logits.mjs MODEL.gguf PROMPT_IDS STEPS [--force IDS] [--override KEY=FLOAT ...]
 //   PROMPT_IDS, IDS: comma-separated token ids (no BOS is added).
 //   Evaluates the prompt, then STEPS greedy steps: each step's logits are those llama.cpp returns for the next
 //   token, and the step's token is their argmax. With --force IDS (at least STEPS - 1 ids), step i + 1 feeds
 //   IDS[i] instead of the argmax (teacher forcing along a reference's tokens), so an early divergence does not
-//   cascade.
+//   cascade. --override loads the model with a float metadata key replaced (llama.cpp's kv overrides), e.g.
+//   --override minicpm.logit_scale=0.125, to see how llama.cpp reads that key.
 // Output: {"prefill_logits_last": [vocab floats], "tokens": [STEPS argmax ids], "step_logits": [[vocab], ...]}
 // (step_logits[0] is prefill_logits_last). Exits 77 when node-llama-cpp is not installed (tests/peers).
 import path from "node:path";
@@ -18,7 +19,7 @@ const peers = path.join(here, "..", "peers", "package.json");
 
 function usage(msg) {
   process.stderr.write(`llamacpp_logits.mjs: ${msg}\nusage: node llamacpp_logits.mjs MODEL.gguf PROMPT_IDS STEPS ` +
-                       "[--force IDS]\n");
+                       "[--force IDS] [--override KEY=FLOAT ...]\n");
   process.exit(2);
 }
 
@@ -36,6 +37,19 @@ if (forceAt >= 0) {
   if (forceAt + 1 >= args.length) usage("--force needs a list of token ids");
   force = parseIds(args[forceAt + 1], "--force");
   args.splice(forceAt, 2);
+}
+const overrides = {};
+for (let at; (at = args.indexOf("--override")) >= 0;) {
+  const m = /^([A-Za-z0-9_.]+)=(.+)$/.exec(args[at + 1] ?? "");
+  const value = m ? Number(m[2]) : NaN;
+  // node-llama-cpp sends integral numbers as int overrides, which llama.cpp rejects for a float key.
+  if (!m || !Number.isFinite(value) || Number.isInteger(value))
+    usage(`--override '${args[at + 1] ?? ""}' is not KEY=FLOAT with a non-integral FLOAT`);
+  const path = m[1].split(".");
+  let node = overrides;
+  for (const part of path.slice(0, -1)) node = node[part] ??= {};
+  node[path[path.length - 1]] = value;
+  args.splice(at, 2);
 }
 if (args.length !== 3) usage("expected MODEL.gguf PROMPT_IDS STEPS");
 const [modelPath, promptText, stepsText] = args;
@@ -56,7 +70,7 @@ try {
 
 // The prebuilt CPU library only: never build llama.cpp, never download anything.
 const llama = await nlc.getLlama({gpu: false, build: "never", logLevel: nlc.LlamaLogLevel.error, maxThreads: 1});
-const model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: false});
+const model = await llama.loadModel({modelPath, gpuLayers: 0, useMmap: false, metadataOverrides: overrides});
 const nVocab = model.fileInfo.metadata.tokenizer.ggml.tokens.length;
 // An f32 KV cache, so that the only rounding llama.cpp adds over f32 math is its Q8_K activations.
 const context = await model.createContext({contextSize: prompt.length + steps + 8, batchSize: prompt.length + steps + 8,
