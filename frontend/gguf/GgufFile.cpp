@@ -126,12 +126,18 @@ public:
     return p;
   }
 
-  std::string_view readString(std::string_view what) {
-    uint64_t len = read<uint64_t>(fmt::format("the length of {}", what));
+  /// A string; `what` names it in errors, with " {index}" appended when index >= 0 (formatted only on failure:
+  /// vocabularies have 10^5 strings).
+  std::string_view readString(std::string_view what, int64_t index = -1) {
+    auto label = [&] { return index < 0 ? std::string(what) : fmt::format("{} {}", what, index); };
+    if (remaining() < 8)
+      need(8, "the length of " + label());
+    uint64_t len = read<uint64_t>("a string length");
     if (len > remaining())
-      error(fmt::format("{} has length {}, which runs past the end of the file ({} bytes left at offset {})", what,
+      error(fmt::format("{} has length {}, which runs past the end of the file ({} bytes left at offset {})", label(),
                         len, remaining(), pos_));
-    const std::byte *p = take(len, what);
+    const std::byte *p = data_ + pos_;
+    pos_ += len;
     return {reinterpret_cast<const char *>(p), size_t(len)};
   }
 
@@ -193,7 +199,7 @@ private:
     } else if (v.elemType == ValueType::String) {
       v.strings.reserve(size_t(v.count));
       for (uint64_t k = 0; k < v.count; ++k)
-        v.strings.push_back(readString(fmt::format("string array element {}", k)));
+        v.strings.push_back(readString("string array element", int64_t(k)));
     } else {
       v.arrays.reserve(size_t(v.count));
       for (uint64_t k = 0; k < v.count; ++k)

@@ -29,8 +29,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_writer as gw  # noqa: E402
 
-LLAMA3_PATTERN = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-                  "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+LLAMA3_PATTERN = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}|"
+                  " ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
 # For training only: which pieces the trainer sees only shapes the vocabulary.
 TRAIN_PATTERN = re.compile(r"'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d{1,3}| ?[^\s\w]+|\s+(?!\S)|\s+")
 
@@ -161,7 +161,7 @@ def hf_tokenizer(flavor, merges):
 
 
 def tokenize(args, kind, path, texts, id_lists=()):
-    req = path + ".request.json"
+    req = os.path.join(args.workdir, "request-%s.json" % os.path.basename(path))
     with open(req, "w") as f:
         json.dump({"texts_hex": [t.hex() for t in texts], "id_lists": list(id_lists)}, f)
     return json.loads(run([args.tokenize, "--kind", kind, "--tokenizer", path, "--input", req]))
