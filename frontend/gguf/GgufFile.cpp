@@ -216,28 +216,12 @@ private:
 
 /// Raw element k of a scalar array as int64 (integers and bool); nullopt if a u64 exceeds int64.
 std::optional<int64_t> intElement(const Value &v, uint64_t k) {
-  const std::byte *p = v.elems + k * scalarSize(v.elemType);
-  auto load = [p](auto x) {
-    std::memcpy(&x, p, sizeof(x));
-    return x;
-  };
-  switch (v.elemType) {
-  case ValueType::U8:
-  case ValueType::Bool: return load(uint8_t());
-  case ValueType::I8: return load(int8_t());
-  case ValueType::U16: return load(uint16_t());
-  case ValueType::I16: return load(int16_t());
-  case ValueType::U32: return load(uint32_t());
-  case ValueType::I32: return load(int32_t());
-  case ValueType::I64: return load(int64_t());
-  case ValueType::U64: {
-    uint64_t x = load(uint64_t());
-    if (x > uint64_t(std::numeric_limits<int64_t>::max()))
-      return std::nullopt;
-    return int64_t(x);
-  }
-  default: return std::nullopt;
-  }
+  Value e = v.element(k);
+  if (e.type == ValueType::I8 || e.type == ValueType::I16 || e.type == ValueType::I32 || e.type == ValueType::I64)
+    return e.i;
+  if (e.type == ValueType::F32 || e.type == ValueType::F64) return std::nullopt;
+  if (e.u > uint64_t(std::numeric_limits<int64_t>::max())) return std::nullopt;
+  return int64_t(e.u);
 }
 
 /// `s` for a message: at most 80 bytes, bytes outside printable ASCII as \xNN.
@@ -308,6 +292,32 @@ std::optional<uint64_t> ggmlTensorBytes(GgmlType t, int64_t n, int64_t rowLength
 std::string_view valueTypeName(ValueType t) {
   auto i = size_t(t);
   return i < kValueTypeNames.size() ? kValueTypeNames[i] : std::string_view("?");
+}
+
+Value Value::element(uint64_t k) const {
+  Value e;
+  e.type = elemType;
+  const std::byte *p = elems + k * scalarSize(elemType);
+  auto load = [p](auto x) {
+    std::memcpy(&x, p, sizeof(x));
+    return x;
+  };
+  switch (elemType) {
+  case ValueType::U8:
+  case ValueType::Bool: e.u = load(uint8_t()); break;
+  case ValueType::I8: e.i = load(int8_t()); break;
+  case ValueType::U16: e.u = load(uint16_t()); break;
+  case ValueType::I16: e.i = load(int16_t()); break;
+  case ValueType::U32: e.u = load(uint32_t()); break;
+  case ValueType::I32: e.i = load(int32_t()); break;
+  case ValueType::U64: e.u = load(uint64_t()); break;
+  case ValueType::I64: e.i = load(int64_t()); break;
+  case ValueType::F32: e.f = load(float()); break;
+  case ValueType::F64: e.f = load(double()); break;
+  case ValueType::String:
+  case ValueType::Array: throw Error("internal: Value::element on an array of " + std::string(valueTypeName(elemType)));
+  }
+  return e;
 }
 
 bool Value::isInteger() const { return isIntegerType(type); }

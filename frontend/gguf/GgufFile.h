@@ -69,6 +69,8 @@ struct Value {
   std::vector<Value> arrays;
 
   bool isInteger() const;
+  /// Element k (< count) of an array of scalars, as a scalar Value (stored as the scalars above are).
+  Value element(uint64_t k) const;
   bool isFloat() const { return type == ValueType::F32 || type == ValueType::F64; }
   /// "u32", "string", "array of f32", "array of array of i8".
   std::string describe() const;

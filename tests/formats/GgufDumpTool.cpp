@@ -41,41 +41,6 @@ json stringJson(std::string_view s) {
   }
 }
 
-json scalarJson(ValueType t, const std::byte *p) {
-  auto load = [p](auto x) {
-    std::memcpy(&x, p, sizeof(x));
-    return x;
-  };
-  switch (t) {
-  case ValueType::U8: return load(uint8_t());
-  case ValueType::I8: return load(int8_t());
-  case ValueType::U16: return load(uint16_t());
-  case ValueType::I16: return load(int16_t());
-  case ValueType::U32: return load(uint32_t());
-  case ValueType::I32: return load(int32_t());
-  case ValueType::U64: return load(uint64_t());
-  case ValueType::I64: return load(int64_t());
-  case ValueType::F32: return load(float());
-  case ValueType::F64: return load(double());
-  case ValueType::Bool: return load(uint8_t()) != 0;
-  default: return nullptr;
-  }
-}
-
-size_t scalarBytes(ValueType t) {
-  switch (t) {
-  case ValueType::U8:
-  case ValueType::I8:
-  case ValueType::Bool: return 1;
-  case ValueType::U16:
-  case ValueType::I16: return 2;
-  case ValueType::U32:
-  case ValueType::I32:
-  case ValueType::F32: return 4;
-  default: return 8;
-  }
-}
-
 json valueJson(const Value &v) {
   json out = {{"type", std::string(valueTypeName(v.type))}};
   switch (v.type) {
@@ -98,7 +63,7 @@ json valueJson(const Value &v) {
         items.push_back(valueJson(a));
     } else {
       for (uint64_t k = 0; k < v.count; ++k)
-        items.push_back(scalarJson(v.elemType, v.elems + k * scalarBytes(v.elemType)));
+        items.push_back(valueJson(v.element(k))["value"]);
     }
     out["value"] = items;
     break;
