@@ -28,9 +28,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # The tests' oracles from npm (tests/peers/package.json): the tokenizer
-# reference implementations. Offline-safe: the registry is the only source.
-if [ ! -d "$root/tests/peers/node_modules" ]; then
-  (cd "$root/tests/peers" && npm install --no-audit --no-fund --loglevel=error)
+# reference implementations and llama.cpp (node-llama-cpp's prebuilt CPU
+# library; the optional GPU builds are skipped). Offline-safe: the registry is
+# the only source. Reinstalled when package.json changes.
+peers="$root/tests/peers"
+if [ ! -f "$peers/node_modules/.package-lock.json" ] || [ "$peers/package.json" -nt "$peers/node_modules/.package-lock.json" ]; then
+  (cd "$root/tests/peers" && npm install --no-audit --no-fund --omit=optional --loglevel=error)
 fi
 
 cmake -S "$root" -B "$build" -G Ninja "$@"
