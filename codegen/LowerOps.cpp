@@ -661,7 +661,11 @@ const std::map<std::string, LowerFn, std::less<>> &opLowerings() {
       {"ReduceMean", [](LoweringContext &lc, const Op &op) { return lowerReduce(lc, op, "mean"); }},
       {"ReduceMax", [](LoweringContext &lc, const Op &op) { return lowerReduce(lc, op, "max"); }},
       {"ReduceMin", [](LoweringContext &lc, const Op &op) { return lowerReduce(lc, op, "min"); }},
-      {"MatMul", [](LoweringContext &lc, const Op &op) { return lowerGemmLike(lc, op, false); }},
+      {"MatMul",
+       [](LoweringContext &lc, const Op &op) {
+         if (std::optional<OpCode> head = lowerHeadInt8(lc, op)) return std::move(*head);
+         return lowerGemmLike(lc, op, false);
+       }},
       {"Gemm", [](LoweringContext &lc, const Op &op) { return lowerGemmLike(lc, op, true); }},
       {"MatMulInteger", lowerMatMulInteger},
       {"ActQuant", lowerActQuant},

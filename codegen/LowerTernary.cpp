@@ -1,10 +1,11 @@
 // LowerTernary: the ternary ops. ActQuant and TernaryMatMul call the portable kernels (codegen/kernels/
-// Kernels.h); BitLinear calls the target kernel named by its packing pass (`x86.kernel`, e.g.
-// tk_bitlinear_tern2b64_vnni512; targets/x86-avx2/kernels/BitLinear.h), with the shapes, scale granularity,
-// activation and fused operands as constants so LLVM specializes the kernel to the op.
+// Kernels.h); BitLinear calls the kernel the target's legalization recorded on the op (`target.kernel`, a
+// symbol of the target's bitcode with the contract of targets/BitLinearKernel.h), with the shapes, scale
+// granularity, activation and fused operands as constants so LLVM specializes the kernel to the op.
 #include "codegen/Lowering.h"
 
 #include "ir/Error.h"
+#include "targets/Target.h"
 
 namespace ternc::codegen {
 
@@ -18,7 +19,7 @@ std::pair<Dim, Dim> rowsAndLast(const Value *v) {
   return {rows, t.dim(t.rank() - 1)};
 }
 
-/// sRow and group of the kernels' scale indexing (Kernels.h, BitLinear.h) for weight w.
+/// sRow and group of the kernels' scale indexing (Kernels.h, targets/BitLinearKernel.h) for weight w.
 std::pair<int64_t, int64_t> scaleIndexing(const Op &op, const Value *w) {
   const Type &t = w->type();
   if (!t.dim(1).isStatic()) fail("{}: {} needs a static K, got {}", op.loc(), op.opName(), t.str());
@@ -79,14 +80,14 @@ OpCode lowerTernaryMatMul(LoweringContext &, const Op &op) {
 
 OpCode lowerBitLinear(LoweringContext &, const Op &op) {
   enum : size_t { kQ, kS, kW, kWScale, kBias, kGate, kGateScale, kGateBias, kResidual };
-  std::string kernel = op.attrs().getString("x86.kernel", "");
+  std::string kernel = op.attrs().getString(kTargetKernelAttr, "");
   const Value *w = op.operand(kW);
   if (kernel.empty())
-    fail("{}: no kernel of this target takes this BitLinear (weight {}): the target's packing pass left it; the "
-         "x86 kernels take scales per tensor, per row or per group of a multiple of 32 weights",
+    fail("{}: no kernel of this target takes this BitLinear (weight {}): the target's legalization left it "
+         "(`ternc compile --explain-tiling` says why)",
          op.loc(), w->type().str());
-  if (w->kind() != Value::Kind::Constant || w->constant()->layout.empty())
-    fail("{}: BitLinear's weight must be a packed constant for kernel {}", op.loc(), kernel);
+  if (w->kind() != Value::Kind::Constant)
+    fail("{}: BitLinear's weight must be a constant for kernel {}", op.loc(), kernel);
   auto opt = [&op](size_t i) -> const Value * { return i < op.numOperands() ? op.operand(i) : nullptr; };
   const Value *q = op.operand(kQ), *s = op.operand(kS), *ws = op.operand(kWScale), *bias = opt(kBias),
               *gate = opt(kGate), *gs = opt(kGateScale), *gb = opt(kGateBias), *res = opt(kResidual), *y = op.result(0);
@@ -97,7 +98,7 @@ OpCode lowerBitLinear(LoweringContext &, const Op &op) {
   Dim n = w->type().dim(0);
   int64_t act = choiceIndex(op, "act", {"none", "relu", "relu2", "silu", "gelu"});
   int64_t mul = choiceIndex(op, "dequant", {"div", "mul"});
-  return kernelCode("tk_bitlinear_" + kernel, [=](Env &env) -> std::vector<llvm::Value *> {
+  return kernelCode(kernel, [=](Env &env) -> std::vector<llvm::Value *> {
     auto ptr = [&env](const Value *v) { return v ? env.ptr(v) : nullPtr(env); };
     return {ptr(q),        ptr(s),        ptr(w),       ptr(ws),        ptr(bias),     ptr(gate),
             ptr(gs),       ptr(gb),       ptr(res),     ptr(y),         env.dim(rows), env.dim(n),

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,8 @@ OpCode lowerCacheUpdate(LoweringContext &lc, const Op &op);
 OpCode lowerCacheRead(LoweringContext &lc, const Op &op);
 OpCode lowerCacheWrite(LoweringContext &lc, const Op &op);
 OpCode lowerAttention(LoweringContext &lc, const Op &op);
+/// A MatMul on quantize-head's int8 weight -> tk_head_int8_f32 (LowerHead.cpp); nullopt for any other MatMul.
+std::optional<OpCode> lowerHeadInt8(LoweringContext &lc, const Op &op);
 
 /// Elements per parallel task below which loops are not split.
 inline constexpr int64_t kElementsPerTask = 1 << 15;

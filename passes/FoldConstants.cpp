@@ -2,6 +2,7 @@
 // integer values whose symbolic contents are static (the Shape -> Gather ->
 // Concat arithmetic of exported graphs), into module constants.
 #include "passes/Passes.h"
+#include "passes/QuantizeHead.h"
 
 #include "ir/Error.h"
 #include "ir/Interpreter.h"
@@ -94,7 +95,10 @@ public:
       std::vector<Op *> ops;
       for (const auto &op : g->ops()) ops.push_back(op.get());
       std::unordered_set<Op *> folded;
+      // quantize-head's int8 weight stays int8: folding would bring back the f32 weight it replaced.
+      std::unordered_set<const Value *> int8Weights = int8WeightValues(*g);
       for (Op *op : ops) {
+        if (op->numResults() == 1 && int8Weights.count(op->result())) continue;
         // A forward walk: an op whose operands were folded earlier in this
         // walk now reads constants and folds too.
         size_t replaced = 0;

@@ -53,5 +53,8 @@ std::unique_ptr<Pass> createKVCachePass();
 std::unique_ptr<Pass> createKVCacheF16Pass();
 /// The attention over CacheUpdate'd keys and values -> CacheWrite + Attention.
 std::unique_ptr<Pass> createFuseAttentionPass();
+/// The LM head's constant f32 weight -> per-output-column symmetric int8, as
+/// Transpose(DequantizeLinear(@q i8[N,K], @scale)) (QuantizeHead.h; opt-in: compile --head=int8).
+std::unique_ptr<Pass> createQuantizeHeadPass();
 
 } // namespace ternc

@@ -6,6 +6,7 @@
 #include "ir/Error.h"
 #include "ir/OpRegistry.h"
 #include "passes/Passes.h"
+#include "passes/QuantizeHead.h"
 
 #include <algorithm>
 #include <map>
@@ -102,12 +103,15 @@ void planGraph(Graph &g) {
     auto it = root.find(v);
     return it == root.end() ? v : it->second;
   };
+  // quantize-head's f32 weight, Transpose(DequantizeLinear(@q, @scale)): the MatMul's kernel reads @q and
+  // @scale in its place (codegen/LowerHead.cpp), so it is never computed or stored.
+  std::unordered_set<const Value *> int8Weights = int8WeightValues(g);
   for (const auto &op : ops)
     for (size_t i = 0; i < op->numResults(); ++i) {
       const Value *r = op->result(i);
       int64_t k = 0;  // arena, slot assigned below
       if (outputUses.count(r)) k = kSlotOutput;
-      else if (fusedInto.count(op.get())) k = kSlotFused;
+      else if (fusedInto.count(op.get()) || int8Weights.count(r)) k = kSlotFused;
       // ActQuant's kernel writes both results, so both need a buffer.
       else if ((!uses.count(r) || uses.at(r) == 0) && op->opName() != "ActQuant") k = kSlotUnused;
       else if (isViewOp(*op)) {

@@ -11,7 +11,7 @@ packages=(
   llvm-16-dev clang-16 lld-16 llvm-16-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
-  python3 python3-numpy python3-onnx python3-torch
+  python3 python3-numpy python3-onnx python3-torch python3-matplotlib
   libpcre2-dev libsentencepiece-dev sentencepiece
 )
 missing=()

@@ -10,7 +10,17 @@
 
 namespace ternc {
 
+class Op;
 class PassRegistry;
+
+/// The version of this interface (Target, HardwareInfo, LinkInfo, CpuSelection, TargetRegistry) that an
+/// out-of-tree target was compiled against; `--load-target` refuses a plugin built for another one. Bumped on
+/// every change to these classes' layout or virtual functions.
+inline constexpr int kTargetAbiVersion = 1;
+
+/// The op attribute in which a target's legalization records the symbol of the kernel in its bitcode that runs
+/// the op (e.g. a BitLinear's kernel, with the contract of targets/BitLinearKernel.h); codegen calls that symbol.
+inline constexpr const char *kTargetKernelAttr = "target.kernel";
 
 /// What a target's cost models and kernels need to know about the machine.
 struct HardwareInfo {
@@ -20,6 +30,9 @@ struct HardwareInfo {
   int64_t l2Bytes = 0;       ///< per core
   int64_t l3Bytes = 0;       ///< shared
   double memoryGBs = 0;      ///< sustained read bandwidth, all cores
+  int cores = 0;             ///< cores the cost models spread work over
+  double ghz = 0;            ///< sustained clock under vector load
+  int vectorIssue = 0;       ///< vector multiply-add instructions issued per cycle per core
 };
 
 /// How to turn the target's object file into an executable or library:
@@ -67,6 +80,10 @@ public:
   /// Adds the target's own passes to the registry (called once, when the
   /// target registry is built), so `ternc opt --passes` knows them too.
   virtual void registerPasses(PassRegistry &) const {}
+  /// Why the target runs `op` the way its legalization chose, for `ternc compile --explain-tiling`: the
+  /// packing, kernel, tile and thread split, and the cost-model numbers behind them (one or more lines, no
+  /// trailing newline); "" for ops it has nothing to say about. Called after the target's passes.
+  virtual std::string explainTiling(const Op &op, const CpuSelection &cpu) const { return ""; }
   /// How to link executables and where the runtime library is.
   virtual LinkInfo linkInfo() const = 0;
   /// True if this host can run the target's executables (tests use this).
@@ -84,9 +101,15 @@ public:
   const Target &get(std::string_view name) const;
   const Target &defaultTarget() const;
   const std::vector<std::unique_ptr<Target>> &all() const { return targets_; }
+  /// Loads an out-of-tree target (`--load-target=PATH`): a shared library exporting
+  /// `ternc_target_abi_version` and `ternc_register_targets` (targets/TargetPlugin.h), whose targets are
+  /// added after the built-in ones with their passes. Throws Error if the library does not load, lacks the
+  /// entry points or was built for another kTargetAbiVersion. Loading the same path twice is a no-op.
+  void load(const std::string &path);
 
 private:
   std::vector<std::unique_ptr<Target>> targets_;
+  std::vector<std::string> loaded_;
 };
 
 /// Where the runtime libraries for `triple` live: the build tree's path

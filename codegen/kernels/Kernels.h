@@ -191,6 +191,16 @@ int64_t tk_ternary_matmul_f32_grain(const float *x, const int8_t *t, const float
 void tk_ternary_matmul_f32(const float *x, const int8_t *t, const float *scale, float *y, int64_t M, int64_t N,
                            int64_t K, int64_t sRow, int64_t group, int64_t begin, int64_t end);
 
+/* The int8 LM head (quantize-head, passes/QuantizeHead.h): y[m, n] = scale[n] * sum_k x[m, k] * q[n, k] for
+ * dense x[M, K] f32, q[N, K] int8 (any value; quantize-head writes -127..127), scale[N], y[M, N]. Sums in f32
+ * (order unspecified), then one multiply by the column's scale. Items are blocks of 64 output columns. */
+int64_t tk_head_int8_f32_items(const float *x, const int8_t *q, const float *scale, float *y, int64_t M, int64_t N,
+                               int64_t K);
+int64_t tk_head_int8_f32_grain(const float *x, const int8_t *q, const float *scale, float *y, int64_t M, int64_t N,
+                               int64_t K);
+void tk_head_int8_f32(const float *x, const int8_t *q, const float *scale, float *y, int64_t M, int64_t N, int64_t K,
+                      int64_t begin, int64_t end);
+
 /* KV-cache state (ir/ops/State.cpp). A cache is [outer, capacity, inner] of `kind` 0 f32, 1 f16, 2 bf16.
  * tk_cache_update writes src [outer, seq, inner] at rows [past, past+seq) and copies rows [0, past+seq) to
  * out [outer, past+seq, inner]; tk_cache_read copies rows [0, past) to out. Items are outer indices. */

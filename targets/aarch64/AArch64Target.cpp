@@ -37,7 +37,7 @@ public:
 
   HardwareInfo hardware() const override {
     return {.vectorBits = 128, .vectorRegisters = 32, .l1DataBytes = 64 << 10, .l2Bytes = 1 << 20,
-            .l3Bytes = 32 << 20, .memoryGBs = 50};
+            .l3Bytes = 32 << 20, .memoryGBs = 50, .cores = 8, .ghz = 2.5, .vectorIssue = 2};
   }
 
   std::string_view kernelBitcode() const override {

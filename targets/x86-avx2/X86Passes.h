@@ -1,4 +1,4 @@
-// X86Passes: the x86 target's own passes (X86PackTernary.cpp).
+// X86Passes: the x86 targets' own passes (X86PackTernary.cpp).
 #pragma once
 
 #include "passes/Pass.h"
@@ -7,9 +7,9 @@
 
 namespace ternc {
 
-/// Registers x86-pack-avx2, x86-pack-vnni256 and x86-pack-vnni512.
+/// Registers the packing pass of every x86 BitLinear kernel (x86-pack-avx2, x86-pack-vnni256, x86-pack-vnni512).
 void registerX86Passes(PassRegistry &r);
-/// The packing pass for a CPU with (or without) AVX512-VNNI on zmm / ymm.
-std::string x86PackPass(bool vnni512, bool vnni256);
+/// Why no x86 kernel takes this BitLinear weight, or "" if they do.
+std::string x86UnsupportedWeight(const Value &w);
 
 } // namespace ternc

@@ -7,6 +7,7 @@
 #include "ir/Error.h"
 #include "ir/Printer.h"
 #include "passes/PlanMemory.h"
+#include "passes/QuantizeHead.h"
 #include "passes/TernaryStats.h"
 #include "targets/Target.h"
 #include "tokenizer/Tokenizer.h"
@@ -34,11 +35,13 @@ struct CompileOptions {
   std::vector<std::string> binds;
   int optLevel = 3;
   bool stats = false;
+  bool explainTiling = false;
   PassOptions passes;
   // Language models (docs/llm.md).
   std::string tokenizer;
   bool noTokenizer = false;
   std::string kvCache = "f32";
+  std::string head = "f32";
   int64_t ctx = 0;
   std::vector<int64_t> eos;
 };
@@ -128,6 +131,20 @@ void printStats(const Module &m) {
       fmt::print("  %{:<24} {:<24} {:>12} bytes  {}\n", v->name(), v->type().str(), sizes[i].first, where);
     }
   }
+}
+
+/// `--explain-tiling`: the target's reasons for each op it chose a kernel, packing and tiling for.
+void explainTiling(const Module &m, const Target &target, const CpuSelection &cpu) {
+  for (const auto &g : m.graphs())
+    for (const auto &op : g->ops()) {
+      std::string why = target.explainTiling(*op, cpu);
+      if (why.empty()) continue;
+      std::vector<std::string> operands;
+      for (size_t i = 0; i < std::min<size_t>(3, op->numOperands()); ++i)
+        if (op->operand(i)) operands.push_back(op->operand(i)->type().str());
+      fmt::print("graph @{}: %{} = {}({}, ...) on {} (cpu {})\n{}\n", g->name(), op->result(0)->name(), op->opName(),
+                 fmt::join(operands, ", "), target.name(), cpu.cpu, why);
+    }
 }
 
 void writeText(const std::string &path, const std::string &text) {
@@ -310,6 +327,13 @@ void runCompile(CompileOptions &opts) {
     if (opts.kvCache == "f16") std::replace(passes.passes.begin(), passes.passes.end(), std::string("kv-cache"),
                                             std::string("kv-cache-f16"));
   }
+  // --head=int8: quantize-head right after fuse-bitlinear (or at the end of a --passes list without it).
+  if (opts.head != "f32" && opts.head != "int8") fail("--head={}: expected f32 or int8", opts.head);
+  if (opts.head == "int8" &&
+      std::find(passes.passes.begin(), passes.passes.end(), "quantize-head") == passes.passes.end()) {
+    auto at = std::find(passes.passes.begin(), passes.passes.end(), "fuse-bitlinear");
+    passes.passes.insert(at == passes.passes.end() ? at : at + 1, std::string("quantize-head"));
+  }
   auto has = [&](const std::string &name) {
     return std::find(passes.passes.begin(), passes.passes.end(), name) != passes.passes.end();
   };
@@ -319,6 +343,16 @@ void runCompile(CompileOptions &opts) {
   PassManager pm(passes, std::cerr);
   pm.run(*m);
   if (pm.stopped()) return;  // --stop-after: the IR dump was the point
+  if (opts.head == "int8") {
+    bool quantized = false;
+    for (const auto &g : m->graphs())
+      for (const auto &op : g->ops()) quantized = quantized || matchInt8Weight(*op).has_value();
+    if (!quantized)
+      fail("{}: --head=int8: no LM head to quantize (a MatMul with a constant f32 [K, N] weight that produces the "
+           "output 'logits')",
+           opts.input);
+  }
+  if (opts.explainTiling) explainTiling(*m, target, target.selectCpu(opts.cpu));
   if (opts.stats) printStats(*m);
   if (tir) {
     writeModuleFile(*m, opts.output, false);
@@ -366,8 +400,10 @@ void listTargets() {
     HardwareInfo hw = t.hardware();
     fmt::print("{}{}\n  {}\n  triple {}, default cpu {}\n  features: {}\n", t.name(), i == 0 ? " (default)" : "",
                t.description(), t.triple(), t.selectCpu("").cpu, fmt::join(t.features(), ", "));
-    fmt::print("  hardware: {}-bit vectors x {} registers, L1d {} KiB, L2 {} KiB, L3 {} MiB, ~{} GB/s\n", hw.vectorBits,
-               hw.vectorRegisters, hw.l1DataBytes >> 10, hw.l2Bytes >> 10, hw.l3Bytes >> 20, hw.memoryGBs);
+    fmt::print("  hardware: {}-bit vectors x {} registers, L1d {} KiB, L2 {} KiB, L3 {} MiB, ~{} GB/s, {} cores at ~{} "
+               "GHz, {} vector multiply-adds per cycle\n",
+               hw.vectorBits, hw.vectorRegisters, hw.l1DataBytes >> 10, hw.l2Bytes >> 10, hw.l3Bytes >> 20,
+               hw.memoryGBs, hw.cores, hw.ghz, hw.vectorIssue);
     fmt::print("  runs on this host: {}\n", t.runsOnHost() ? "yes" : "no");
   }
 }
@@ -380,16 +416,20 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("input", opts->input, "The model: .onnx, .gguf, .tir, or a Hugging Face folder (config.json + safetensors)")->required();
   cmd->add_option("-o,--output", opts->output, "The file to write (written atomically)")->required();
   cmd->add_option("--target", opts->target, "Target to compile for (see `ternc targets`; default: the first)");
-  cmd->add_option("--cpu", opts->cpu, "LLVM CPU name (x86-64-v3, znver4, ...) or 'native' for this host");
+  cmd->add_option("--cpu", opts->cpu,
+                  "LLVM CPU name (default: the target's, see `ternc targets`) or 'native' for this host");
   cmd->add_option("--emit", opts->emit, "exe (default), obj, lib (static library + header), llvm, asm, or tir");
   cmd->add_option("--name", opts->name, "Prefix of exported symbols (default: from -o for lib, 'ternc' otherwise)");
   cmd->add_option("--bind", opts->binds, "NAME=FILE: make input NAME a constant from a .npy/.pb file (repeatable)");
   cmd->add_option("-O", opts->optLevel, "LLVM optimization level 0-3 (default 3)");
   cmd->add_flag("--stats", opts->stats, "Print arena peak, weight bytes and the largest tensors");
+  cmd->add_flag("--explain-tiling", opts->explainTiling,
+                "Print the target's packing, kernel, tiles and cost model for each op it legalized");
   cmd->add_option("--tokenizer", opts->tokenizer,
                   "Language models: tokenizer.json or tokenizer.model to embed (default: the one next to the model)");
   cmd->add_flag("--no-tokenizer", opts->noTokenizer, "Language models: embed no tokenizer (the executable takes ids)");
   cmd->add_option("--kv-cache", opts->kvCache, "Language models: KV cache element type, f32 (default) or f16");
+  cmd->add_option("--head", opts->head, "Language models: LM head weight, f32 (default) or int8 (per-column scales)");
   cmd->add_option("--ctx", opts->ctx, "Language models: the executable's default context length (2048)");
   cmd->add_option("--eos", opts->eos, "Language models: end-of-sequence ids (default: from config.json)")
       ->delimiter(',');

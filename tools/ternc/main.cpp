@@ -25,6 +25,24 @@ CLI::App *addSubcommand(CLI::App &app, const std::string &name, const std::strin
 
 namespace {
 
+/// The `--load-target PATH` / `--load-target=PATH` arguments of the command line. They are loaded before the
+/// command line is parsed, so that `--target` and `--passes` know the plugins' targets and passes.
+std::vector<std::string> loadTargetArgs(int argc, char **argv) {
+  std::vector<std::string> paths;
+  const std::string flag = "--load-target";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--") break;
+    if (a == flag) {
+      if (i + 1 >= argc) ternc::fail("--load-target needs the path of a target plugin");
+      paths.push_back(argv[++i]);
+    } else if (a.rfind(flag + "=", 0) == 0) {
+      paths.push_back(a.substr(flag.size() + 1));
+    }
+  }
+  return paths;
+}
+
 int reportError(const char *message) {
   std::fflush(stdout);
   fmt::print(stderr, "ternc: error: {}\n", message);
@@ -43,10 +61,17 @@ int main(int argc, char **argv) {
   ternc::addCompileCommand(app);
   ternc::addListCommands(app);
   ternc::addTargetsCommand(app);
+  // Out-of-tree targets: accepted wherever a target or a target's pass can be named (loaded below).
+  std::vector<std::string> plugins;
+  for (CLI::App *cmd : app.get_subcommands({}))
+    if (cmd->get_name() == "compile" || cmd->get_name() == "targets" || cmd->get_name() == "opt" ||
+        cmd->get_name() == "passes")
+      cmd->add_option("--load-target", plugins, "Load an out-of-tree target from this shared library (repeatable)");
   try {
-    // Targets register their own passes (e.g. x86-pack-vnni512), which
-    // `ternc opt --passes` and `ternc passes` list with the built-in ones.
-    ternc::TargetRegistry::global();
+    // Targets register their own passes, which `ternc opt --passes` and
+    // `ternc passes` list with the built-in ones.
+    ternc::TargetRegistry &targets = ternc::TargetRegistry::global();
+    for (const std::string &path : loadTargetArgs(argc, argv)) targets.load(path);
     // CLI11 would report a mistyped command as "A subcommand is required".
     if (argc > 1 && argv[1][0] != '-') {
       std::vector<std::string> names;

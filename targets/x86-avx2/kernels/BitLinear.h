@@ -16,21 +16,10 @@
  * vector), and a kernel working on 8 rows at a time reads memory strictly
  * in order. ir/TernaryPacking.h packs and unpacks.
  *
- * ---- BitLinear: y = epilogue(int8 q . ternary w) --------------------------
- * For m < M, n < N, with q dense int8 [M, K] and s[M] its per-row scales:
- *   D(w, m, n) = sum over scale groups G of wscale[n * sRow + G] *
- *                (exact integer sum over k in G of q[m, k] * t[n, k])
- *   (per tensor: sRow = 0, group = K; per row: sRow = 1, group = K; per
- *   group of g: sRow = K / g, group = g, g a multiple of 32 dividing K)
- *   v = dequant(D(w)) + bias[n], dequant(d) = d / s[m] (dequantMul = 0) or
- *   d * s[m] (dequantMul = 1)
- *   gated:   v = act(dequant(D(gate)) + gbias[n]) * v;  else v = act(v)
- *   y[m * N + n] = v + residual[m * N + n]
- * act: 0 none, 1 relu, 2 relu2 (relu squared), 3 silu, 4 gelu (erf).
- * bias, gate (with gscale), gbias and residual may be null. The integer
- * sums are exact (int32 accumulators cannot overflow for |q| <= 128 and
- * K <= 2^20); with one group the epilogue is in double and rounds once, as
- * ternc's interpreter does; per-group sums accumulate in f32.
+ * ---- BitLinear ------------------------------------------------------------
+ * The contract of targets/BitLinearKernel.h (y = epilogue(int8 q . ternary
+ * w)); scale groups must be multiples of 32 weights here, and per-group sums
+ * accumulate in f32.
  * Items are blocks of TK_BITLINEAR_ROWS output columns n (so threads write
  * disjoint 64-byte lines of y when N is a multiple of 16).
  *
@@ -43,6 +32,8 @@
 #ifndef TERNC_TARGETS_X86_BITLINEAR_H
 #define TERNC_TARGETS_X86_BITLINEAR_H
 
+#include "targets/BitLinearKernel.h"
+
 #include <stdint.h>
 
 #define TK_BITLINEAR_ROWS 16
@@ -52,10 +43,6 @@
 extern "C" {
 #endif
 
-#define TK_BITLINEAR_ARGS                                                                                        \
-  const int8_t *q, const float *s, const uint8_t *w, const float *wscale, const float *bias, const uint8_t *gate, \
-      const float *gscale, const float *gbias, const float *residual, float *y, int64_t M, int64_t N, int64_t K,  \
-      int64_t sRow, int64_t group, int64_t act, int64_t dequantMul
 #define TK_BITLINEAR(name)                                                   \
   int64_t tk_bitlinear_##name##_items(TK_BITLINEAR_ARGS);                    \
   int64_t tk_bitlinear_##name##_grain(TK_BITLINEAR_ARGS);                    \
