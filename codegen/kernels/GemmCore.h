@@ -98,6 +98,33 @@ template <typename TC, typename Cp> struct GemmC {
   }
 };
 
+/// Sums of many vectors at once: LaneFold<V, L>::sums<L>(v) leaves in lane i of v[0] the total of the vector
+/// first at v[i], for the L vectors v[0 .. L). Each step halves the block size B: vectors a and b each hold
+/// L / B sums of B lanes; the result holds a's sums, then b's, each folded to B / 2 lanes (first half of each
+/// block plus the second). 2(L - 1) shuffles and L - 1 additions in all, against L log2(L) of each for one
+/// horizontal sum per vector.
+template <typename V, int L> struct LaneFold {
+  template <int B, bool Second> static constexpr int lane(int p) {
+    int src = p < L / 2 ? 0 : L, pp = p % (L / 2);
+    return src + pp / (B / 2) * B + pp % (B / 2) + (Second ? B / 2 : 0);
+  }
+  template <int B, bool Second, int... P>
+  static TK_INLINE void half(V &out, const V &a, const V &b, IntSeq<int, P...>) {
+    out = __builtin_shufflevector(a, b, lane<B, Second>(P)...);
+  }
+  template <int B> static TK_INLINE void sums(V *v) {
+    if constexpr (B > 1) {
+      staticFor<B / 2>([&](auto i) TK_LAMBDA_INLINE {
+        V lo, hi;
+        half<B, false>(lo, v[2 * i], v[2 * i + 1], MakeIntSeq<L>());
+        half<B, true>(hi, v[2 * i], v[2 * i + 1], MakeIntSeq<L>());
+        v[i] = lo + hi;
+      });
+      sums<B / 2>(v);
+    }
+  }
+};
+
 /// Sums the lanes of v pairwise (a tree, not a serial chain).
 template <int W, typename Cp> TK_INLINE void foldHalves(Cp *t) {
   if constexpr (W >= 1) {

@@ -9,7 +9,7 @@ using namespace tk;
 
 /// An item is a block of Cols output columns and all M rows. A tile keeps one vector accumulator per (row,
 /// column) over k: it loads a vector of x per row and L int8 weights per column, widens the weights to f32
-/// and multiply-adds; the lanes are folded together at the end (foldSums), the scalar tail of k (K not a
+/// and multiply-adds; the lanes are folded together at the end (LaneFold, GemmCore.h), the scalar tail of k (K not a
 /// multiple of L) added, and the sum multiplied by the column's scale.
 ///
 /// At decode (M = 1) the head is memory-bound: each weight is read once, by tiles of CD columns (CD parallel
@@ -40,30 +40,6 @@ struct HeadInt8 {
     return maxI(1, ceilDiv(MinTaskWork, maxI(1, maxI(M, 1) * Cols * maxI(K, 1))));
   }
 
-  /// Lane p of one half of a fold step at block size B (Ternary.cpp's TernaryMatMul has the derivation):
-  /// vectors a and b each hold L / B sums of B lanes; the result holds a's sums, then b's, each folded to
-  /// B / 2 lanes.
-  template <int B, bool Second> static constexpr int foldLane(int p) {
-    int src = p < L / 2 ? 0 : L, pp = p % (L / 2);
-    return src + pp / (B / 2) * B + pp % (B / 2) + (Second ? B / 2 : 0);
-  }
-  template <int B, bool Second, int... P>
-  static TK_INLINE void foldHalf(V &out, const V &a, const V &b, IntSeq<int, P...>) {
-    out = __builtin_shufflevector(a, b, foldLane<B, Second>(P)...);
-  }
-  /// Folds the L vectors v[0 .. L) so that lane i of v[0] is the sum of the lanes of the vector first at v[i].
-  template <int B> static TK_INLINE void foldSums(V *v) {
-    if constexpr (B > 1) {
-      staticFor<B / 2>([&](auto i) TK_LAMBDA_INLINE {
-        V lo, hi;
-        foldHalf<B, false>(lo, v[2 * i], v[2 * i + 1], MakeIntSeq<L>());
-        foldHalf<B, true>(hi, v[2 * i], v[2 * i + 1], MakeIntSeq<L>());
-        v[i] = lo + hi;
-      });
-      foldSums<B / 2>(v);
-    }
-  }
-
   /// y(m0 .. m0+RR, n0 .. n0+CC) = (lanes of acc + tail) * scale of each column.
   template <int RR, int CC>
   static TK_INLINE void finish(float *y, const float *scale, int64_t N, int64_t m0, int64_t n0, V (&acc)[RR][CC],
@@ -77,7 +53,7 @@ struct HeadInt8 {
         if constexpr (a < RR * CC) v[l] = acc[a / CC][a % CC];
         else v[l] = V{};
       });
-      foldSums<L>(v);
+      LaneFold<V, L>::sums<L>(v);
       storeVec(sums + ch * L, v[0]);
     });
     staticFor<RR>([&](auto i) TK_LAMBDA_INLINE {

@@ -145,7 +145,7 @@ struct ActQuant {
 /// several items), all M rows of them. Outputs are computed in tiles of a few rows x C columns that keep a
 /// vector accumulator per output over k, loading a vector of x per row and of weights per column each step;
 /// the tile's rows of x stay in cache across the item's columns and the item's weights across the row
-/// tiles. The sums of a tile are folded together (foldSums) rather than each summed across its lanes. Two
+/// tiles. The sums of a tile are folded together (LaneFold, GemmCore.h) rather than each summed across its lanes. Two
 /// ways to get the weights:
 ///  - Direct: t is read and converted in the tile itself. Per-tensor and per-row scales multiply the
 ///    finished sums; per-group scales multiply the converted weights (one more multiply per weight vector).
@@ -180,31 +180,6 @@ struct TernaryMatMul {
     return maxI(1, ceilDiv(MinTaskWork, maxI(1, maxI(M, 1) * cols(M, N) * maxI(K, 1))));
   }
 
-  /// Lane p of one half of a fold step at block size B: vectors a and b each hold L / B sums of B lanes; the
-  /// result holds a's sums, then b's, each folded to B / 2 lanes (first half of each block plus the second).
-  template <int B, bool Second> static constexpr int foldLane(int p) {
-    int src = p < L / 2 ? 0 : L, pp = p % (L / 2);
-    return src + pp / (B / 2) * B + pp % (B / 2) + (Second ? B / 2 : 0);
-  }
-  template <int B, bool Second, int... P>
-  static TK_INLINE void foldHalf(V &out, const V &a, const V &b, IntSeq<int, P...>) {
-    out = __builtin_shufflevector(a, b, foldLane<B, Second>(P)...);
-  }
-  /// Sums each of the B vectors v[0 .. B) (blocks of B lanes, starting with L vectors of one sum each) so
-  /// that v[0] lane i is the total of the vector first at v[i]: 2(L - 1) shuffles and L - 1 additions in all,
-  /// against L log2(L) of each for one horizontal sum per vector.
-  template <int B> static TK_INLINE void foldSums(V *v) {
-    if constexpr (B > 1) {
-      staticFor<B / 2>([&](auto i) TK_LAMBDA_INLINE {
-        V lo, hi;
-        foldHalf<B, false>(lo, v[2 * i], v[2 * i + 1], MakeIntSeq<L>());
-        foldHalf<B, true>(hi, v[2 * i], v[2 * i + 1], MakeIntSeq<L>());
-        v[i] = lo + hi;
-      });
-      foldSums<B / 2>(v);
-    }
-  }
-
   /// y(m0 .. m0+RR, n0 .. n0+CC) = the tile's sums (vector lanes plus the scalar tail) times `post` of each
   /// column, or y += them when not `first`.
   template <int RR, int CC>
@@ -219,7 +194,7 @@ struct TernaryMatMul {
         if constexpr (a < RR * CC) v[l] = acc[a / CC][a % CC];
         else v[l] = V{};
       });
-      foldSums<L>(v);
+      LaneFold<V, L>::sums<L>(v);
       storeVec(sums + ch * L, v[0]);
     });
     staticFor<RR>([&](auto i) TK_LAMBDA_INLINE {
