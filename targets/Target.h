@@ -10,13 +10,14 @@
 
 namespace ternc {
 
+class Module;
 class Op;
 class PassRegistry;
 
 /// The version of this interface (Target, HardwareInfo, LinkInfo, CpuSelection, TargetRegistry) that an
 /// out-of-tree target was compiled against; `--load-target` refuses a plugin built for another one. Bumped on
 /// every change to these classes' layout or virtual functions.
-inline constexpr int kTargetAbiVersion = 1;
+inline constexpr int kTargetAbiVersion = 2;
 
 /// The op attribute in which a target's legalization records the symbol of the kernel in its bitcode that runs
 /// the op (e.g. a BitLinear's kernel, with the contract of targets/BitLinearKernel.h); codegen calls that symbol.
@@ -84,6 +85,14 @@ public:
   /// packing, kernel, tile and thread split, and the cost-model numbers behind them (one or more lines, no
   /// trailing newline); "" for ops it has nothing to say about. Called after the target's passes.
   virtual std::string explainTiling(const Op &op, const CpuSelection &cpu) const { return ""; }
+  /// Output kinds the target writes itself, beyond LLVM's (exe, obj, lib, llvm, asm) and tir: e.g. "ascendc"
+  /// (kernel sources, host program and build files for a toolchain ternc does not run). `ternc compile
+  /// --emit=KIND` accepts them for this target only.
+  virtual std::vector<std::string> customEmitKinds() const { return {}; }
+  /// Writes `--emit=kind` (one of customEmitKinds()) for the module after the target's passes and plan-memory,
+  /// to `output` (a file or a directory, which must appear whole or not at all). Throws Error on failure.
+  virtual void emitCustom(const Module &m, const CpuSelection &cpu, std::string_view kind,
+                          const std::string &output) const;
   /// How to link executables and where the runtime library is.
   virtual LinkInfo linkInfo() const = 0;
   /// True if this host can run the target's executables (tests use this).

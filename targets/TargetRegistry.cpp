@@ -85,6 +85,10 @@ void TargetRegistry::load(const std::string &path) {
   loaded_.push_back(canonical);
 }
 
+void Target::emitCustom(const Module &, const CpuSelection &, std::string_view kind, const std::string &) const {
+  fail("--emit={}: target {} writes no such output", kind, name());
+}
+
 std::string runtimeLibraryDir(const std::string &triple) {
   namespace fs = std::filesystem;
   std::error_code ec;

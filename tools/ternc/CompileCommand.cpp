@@ -46,6 +46,8 @@ struct CompileOptions {
   std::vector<int64_t> eos;
 };
 
+constexpr const char *kEmitKinds[] = {"exe", "obj", "lib", "llvm", "asm"};
+
 EmitKind parseEmit(const std::string &s) {
   if (s == "exe") return EmitKind::Exe;
   if (s == "obj") return EmitKind::Obj;
@@ -309,7 +311,13 @@ void runCompile(CompileOptions &opts) {
   const Target &target =
       opts.target.empty() ? TargetRegistry::global().defaultTarget() : TargetRegistry::global().get(opts.target);
   bool tir = opts.emit == "tir";
-  EmitKind kind = tir ? EmitKind::LLVM : parseEmit(opts.emit);
+  std::vector<std::string> custom = target.customEmitKinds();
+  bool customEmit = std::find(custom.begin(), custom.end(), opts.emit) != custom.end();
+  if (!tir && !customEmit && !custom.empty() &&
+      std::find(std::begin(kEmitKinds), std::end(kEmitKinds), opts.emit) == std::end(kEmitKinds))
+    fail("--emit={}: expected exe, obj, lib, llvm, asm, tir or (target {}) {}", opts.emit, target.name(),
+         fmt::join(custom, ", "));
+  EmitKind kind = tir || customEmit ? EmitKind::LLVM : parseEmit(opts.emit);
   if (opts.output.empty()) fail("compile needs -o OUT");
   if (opts.optLevel < 0 || opts.optLevel > 3) fail("-O{}: expected 0 to 3", opts.optLevel);
 
@@ -358,6 +366,10 @@ void runCompile(CompileOptions &opts) {
     writeModuleFile(*m, opts.output, false);
     return;
   }
+  if (customEmit) {
+    target.emitCustom(*m, target.selectCpu(opts.cpu), opts.emit, opts.output);
+    return;
+  }
 
   CodegenOptions co;
   bool llm = isLanguageModel(*m);
@@ -404,6 +416,7 @@ void listTargets() {
                "GHz, {} vector multiply-adds per cycle\n",
                hw.vectorBits, hw.vectorRegisters, hw.l1DataBytes >> 10, hw.l2Bytes >> 10, hw.l3Bytes >> 20,
                hw.memoryGBs, hw.cores, hw.ghz, hw.vectorIssue);
+    if (!t.customEmitKinds().empty()) fmt::print("  also emits: {}\n", fmt::join(t.customEmitKinds(), ", "));
     fmt::print("  runs on this host: {}\n", t.runsOnHost() ? "yes" : "no");
   }
 }
@@ -418,7 +431,8 @@ void addCompileCommand(CLI::App &app) {
   cmd->add_option("--target", opts->target, "Target to compile for (see `ternc targets`; default: the first)");
   cmd->add_option("--cpu", opts->cpu,
                   "LLVM CPU name (default: the target's, see `ternc targets`) or 'native' for this host");
-  cmd->add_option("--emit", opts->emit, "exe (default), obj, lib (static library + header), llvm, asm, or tir");
+  cmd->add_option("--emit", opts->emit, "exe (default), obj, lib (static library + header), llvm, asm, tir, or a kind the target "
+                  "writes itself (`ternc targets`)");
   cmd->add_option("--name", opts->name, "Prefix of exported symbols (default: from -o for lib, 'ternc' otherwise)");
   cmd->add_option("--bind", opts->binds, "NAME=FILE: make input NAME a constant from a .npy/.pb file (repeatable)");
   cmd->add_option("-O", opts->optLevel, "LLVM optimization level 0-3 (default 3)");
