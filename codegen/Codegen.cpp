@@ -27,6 +27,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace ternc {
@@ -149,7 +150,16 @@ void CodegenSession::lower(const Module &m) {
   (*kernels)->setDataLayout(module_->getDataLayout());
   if (llvm::Linker::linkModules(*module_, std::move(*kernels))) fail("target {}: linking its kernels failed", target_.name());
 
-  codegen::ModuleGlobals globals(*module_);
+  llvm::GlobalVariable *weightsBase = nullptr;
+  if (opts_.externalWeights) {
+    if (!opts_.withMain) fail("internal: external weights need an executable's main()");
+    auto *ptrTy0 = llvm::PointerType::get(*ctx_, 0);
+    weightsBase = new llvm::GlobalVariable(*module_, ptrTy0, false, llvm::GlobalValue::InternalLinkage,
+                                           llvm::ConstantPointerNull::get(ptrTy0), "ternc.weights");
+    external_ = {};
+    external_.id = std::random_device{}() * 0x100000000ull + std::random_device{}();
+  }
+  codegen::ModuleGlobals globals(*module_, opts_.externalWeights ? &external_ : nullptr, weightsBase);
   std::vector<llvm::GlobalVariable *> descriptors;
   for (const auto &g : m.graphs()) descriptors.push_back(codegen::lowerGraph(*module_, *g, opts_.symbolPrefix, globals));
   if (descriptors.empty()) fail("the module has no graph to compile");
@@ -161,6 +171,18 @@ void CodegenSession::lower(const Module &m) {
     auto mainFn = llvm::FunctionType::get(b.getInt32Ty(), {b.getInt32Ty(), ptrTy}, false);
     auto *f = llvm::Function::Create(mainFn, llvm::Function::ExternalLinkage, "main", *module_);
     b.SetInsertPoint(llvm::BasicBlock::Create(*ctx_, "entry", f));
+    if (weightsBase && external_.bytes > 0) {
+      // Map the weights after the image before anything runs; a missing or foreign blob exits with a message.
+      llvm::FunctionCallee attach = module_->getOrInsertFunction(
+          "ternc_weights_attach",
+          llvm::FunctionType::get(b.getInt32Ty(), {ptrTy, b.getInt64Ty(), b.getInt64Ty()}, false));
+      llvm::Value *rc = b.CreateCall(attach, {weightsBase, b.getInt64(external_.id), b.getInt64(external_.bytes)});
+      auto *fail = llvm::BasicBlock::Create(*ctx_, "no_weights", f), *ok = llvm::BasicBlock::Create(*ctx_, "run", f);
+      b.CreateCondBr(b.CreateICmpNE(rc, b.getInt32(0)), fail, ok);
+      b.SetInsertPoint(fail);
+      b.CreateRet(rc);
+      b.SetInsertPoint(ok);
+    }
     const char *entry = isLanguageModel(m) ? "ternc_llm_main" : "ternc_main";
     llvm::FunctionCallee tm = module_->getOrInsertFunction(
         entry, llvm::FunctionType::get(b.getInt32Ty(), {ptrTy, b.getInt32Ty(), ptrTy}, false));
@@ -246,7 +268,7 @@ std::string CodegenSession::emit(EmitKind kind) {
 }
 
 void linkExecutable(const Target &target, const std::string &object, const std::string &outPath,
-                    int32_t tokenizerKind) {
+                    int32_t tokenizerKind, const ExternalWeights *weights) {
   LinkInfo link = target.linkInfo();
   if (tokenizerKind >= 0 && !link.libraries.empty()) {
     std::vector<std::string> extra = link.llmLibraries;
@@ -287,7 +309,24 @@ void linkExecutable(const Target &target, const std::string &object, const std::
   }
   std::string bytes = readWholeFile(exe);
   writeFileAtomically(outPath, [&](std::FILE *f) {
-    if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) fail("{}: short write", outPath);
+    auto put = [&](const void *p, uint64_t n) {
+      if (n && std::fwrite(p, 1, n, f) != n) fail("{}: short write", outPath);
+    };
+    put(bytes.data(), bytes.size());
+    if (!weights || weights->bytes == 0) return;
+    // The blob, page aligned for mmap (64 KiB covers every page size), then the trailer (runtime/Weights.cpp).
+    constexpr uint64_t kPage = 64 << 10;
+    uint64_t at = (bytes.size() + kPage - 1) / kPage * kPage;
+    std::vector<char> zeros(kPage);
+    put(zeros.data(), at - bytes.size());
+    uint64_t pos = 0;
+    for (const ExternalWeights::Piece &piece : weights->pieces) {
+      put(zeros.data(), piece.offset - pos);
+      put(piece.data, piece.size);
+      pos = piece.offset + piece.size;
+    }
+    uint64_t trailer[4] = {0x315457434e524554ull /* "TERNCWT1" */, at, weights->bytes, weights->id};
+    put(trailer, sizeof trailer);
   });
   std::filesystem::permissions(outPath, std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec |
                                             std::filesystem::perms::others_exec,

@@ -31,6 +31,23 @@ struct LlmInfo {
   int64_t defaultCtx = 2048;
 };
 
+/// The weights an executable carries after its ELF image rather than in its read-only segment, so that no
+/// model is too large to link (the small code model reaches 2 GiB) and LLVM never holds them: pieces of one
+/// blob, which linkExecutable appends and main() maps from /proc/self/exe at start-up
+/// (runtime.h, ternc_weights_attach; docs/codegen.md).
+struct ExternalWeights {
+  static constexpr uint64_t kMinBytes = 64 << 10;  ///< smaller constants stay LLVM globals
+  static constexpr uint64_t kAlign = 64;           ///< each piece's alignment in the blob
+  struct Piece {
+    uint64_t offset;
+    const char *data;  ///< the constant's bytes (the Module must outlive the link)
+    uint64_t size;
+  };
+  std::vector<Piece> pieces;
+  uint64_t bytes = 0;  ///< the blob's size
+  uint64_t id = 0;     ///< random; the executable checks that the blob it finds is its own
+};
+
 struct CodegenOptions {
   std::string cpu;        ///< --cpu ("" = the target's default, "native")
   int optLevel = 3;       ///< 0..3
@@ -38,6 +55,8 @@ struct CodegenOptions {
   /// descriptor of the first graph), `<prefix>_create` ... for libraries.
   std::string symbolPrefix = "ternc";
   bool withMain = false;  ///< emit main() calling ternc_main (executables)
+  /// Large constants go to externalWeights() (executables only: needs withMain).
+  bool externalWeights = false;
   /// Emit the library's C API (`<prefix>_create`, `_run`, ...; codegen/Library.h).
   bool withLibraryApi = false;
   /// For a module with `prefill` and `decode` graphs and state: main()
@@ -65,6 +84,8 @@ public:
   std::string emit(EmitKind kind);
 
   llvm::Module &module();
+  /// The blob of large constants (CodegenOptions::externalWeights), valid after lower().
+  const ExternalWeights &externalWeights() const { return external_; }
   const CpuSelection &cpu() const { return cpu_; }
 
 private:
@@ -76,13 +97,15 @@ private:
   std::unique_ptr<llvm::LLVMContext> ctx_;
   std::unique_ptr<llvm::TargetMachine> tm_;
   std::unique_ptr<llvm::Module> module_;
+  ExternalWeights external_;
 };
 
 /// Links an object (bytes) with the target's runtime into an executable at
 /// `outPath`, atomically. Throws Error with the linker's message.
-/// `tokenizerKind` (LlmInfo) >= 0 links a language model's tokenizers too.
+/// `tokenizerKind` (LlmInfo) >= 0 links a language model's tokenizers too. `weights` (if any) are appended
+/// after the image with the trailer ternc_weights_attach reads.
 void linkExecutable(const Target &target, const std::string &object, const std::string &outPath,
-                    int32_t tokenizerKind = -1);
+                    int32_t tokenizerKind = -1, const ExternalWeights *weights = nullptr);
 /// Writes a static library at `outPath`, atomically: the model object plus
 /// the runtime's members, so that linking it needs only -lstdc++ -lm
 /// -lpthread.

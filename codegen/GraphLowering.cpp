@@ -197,7 +197,7 @@ private:
       if (it != buffer.end()) return it->second;
       llvm::Value *p = nullptr;
       if (v->kind() == Value::Kind::Constant) {
-        p = globals_.constant(*v->constant());
+        p = globals_.constant(b, *v->constant());
       } else if (v->kind() == Value::Kind::Result) {
         int64_t s = slotOf(*v);
         if (s >= 0) p = b.CreateInBoundsGEP(b.getInt8Ty(), arena, offsets[slotIndex_.at(v)]);
@@ -458,13 +458,26 @@ llvm::Constant *ModuleGlobals::cstring(const std::string &s) {
   return gv;
 }
 
-llvm::Constant *ModuleGlobals::constant(const Constant &c) {
+llvm::Value *ModuleGlobals::constant(llvm::IRBuilder<> &b, const Constant &c) {
   auto it = constants_.find(&c);
   if (it != constants_.end()) return it->second;
   const Tensor &t = c.data;
   if (!t.isValid()) fail("constant @{} has no data", c.value.name());
   const auto *bytes = reinterpret_cast<const char *>(t.rawData());
   size_t n = t.numElements() * dtypeSize(t.dtype());
+  if (external_ && n >= ExternalWeights::kMinBytes) {
+    // A piece of the blob after the executable's image: base (set by main) + offset. Small constants stay
+    // globals, where LLVM can still fold loads of their values.
+    auto at = offsets_.find(&c);
+    if (at == offsets_.end()) {
+      uint64_t off = (external_->bytes + ExternalWeights::kAlign - 1) / ExternalWeights::kAlign * ExternalWeights::kAlign;
+      external_->pieces.push_back({off, bytes, n});
+      external_->bytes = off + n;
+      at = offsets_.emplace(&c, off).first;
+    }
+    llvm::Value *base = b.CreateLoad(llvm::PointerType::get(m_.getContext(), 0), externalBase_, "weights");
+    return b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(at->second), "w." + sanitize(c.value.name()));
+  }
   llvm::Constant *data = llvm::ConstantDataArray::getRaw(llvm::StringRef(bytes, n), n, llvm::Type::getInt8Ty(m_.getContext()));
   // Weights stay in the executable's read-only segment: mapped from the
   // file at start-up, never copied. 64-byte aligned for vector loads.

@@ -2,8 +2,10 @@
 // `ternc_model` descriptor.
 #pragma once
 
+#include "codegen/Codegen.h"
 #include "ir/IR.h"
 
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Module.h>
 
 #include <map>
@@ -15,14 +17,22 @@ namespace ternc::codegen {
 /// and C strings.
 class ModuleGlobals {
 public:
-  explicit ModuleGlobals(llvm::Module &m) : m_(m) {}
-  /// The read-only, 64-byte aligned global holding a constant's bytes.
-  llvm::Constant *constant(const Constant &c);
+  /// `external`: null if every constant becomes an LLVM global; else the blob that constants of at least
+  /// ExternalWeights::kMinBytes join instead (an executable's weights after its ELF image), addressed from
+  /// the pointer in `externalBase` that main() sets at start-up.
+  explicit ModuleGlobals(llvm::Module &m, ExternalWeights *external = nullptr,
+                         llvm::GlobalVariable *externalBase = nullptr)
+      : m_(m), external_(external), externalBase_(externalBase) {}
+  /// The address of a constant's bytes (64-byte aligned, read-only) at b's insertion point.
+  llvm::Value *constant(llvm::IRBuilder<> &b, const Constant &c);
   llvm::Constant *cstring(const std::string &s);
 
 private:
   llvm::Module &m_;
+  ExternalWeights *external_;
+  llvm::GlobalVariable *externalBase_;
   std::map<const Constant *, llvm::Constant *> constants_;
+  std::map<const Constant *, uint64_t> offsets_;
   std::map<std::string, llvm::Constant *> strings_;
 };
 

@@ -56,5 +56,9 @@ std::unique_ptr<Pass> createFuseAttentionPass();
 /// The LM head's constant f32 weight -> per-output-column symmetric int8, as
 /// Transpose(DequantizeLinear(@q i8[N,K], @scale)) (QuantizeHead.h; opt-in: compile --head=int8).
 std::unique_ptr<Pass> createQuantizeHeadPass();
+/// The graph input select-logits adds to a language model's prefill graph: i64 [nlogits], the positions
+/// whose logits it computes.
+inline constexpr std::string_view kLogitPositionsInput = "logit_positions";
+std::unique_ptr<Pass> createSelectLogitsPass();
 
 } // namespace ternc

@@ -4,6 +4,7 @@
 // and its scales (docs/passes.md, "ternarize"). Also ternaryStats(), which
 // reuses the same analysis.
 #include "passes/Passes.h"
+#include "passes/QuantizeHead.h"
 #include "passes/TernaryPatterns.h"
 #include "passes/TernaryStats.h"
 
@@ -351,6 +352,7 @@ int64_t TernaryStats::floatMatMulParams() const {
 std::string TernaryStats::report() const {
   int64_t tern = ternaryParams(), flt = floatMatMulParams();
   int64_t all = tern + flt + scaleParams + otherFloatParams;
+  for (const auto &w : int8) all += w.params;
   auto pct = [&](int64_t v) { return all ? 100.0 * double(v) / double(all) : 0.0; };
   std::string out;
   out += fmt::format("ternary parameters:      {:>15} ({:5.1f}%) in {} matmul weights\n", withThousands(tern),
@@ -377,6 +379,13 @@ std::string TernaryStats::report() const {
                          withThousands(list[i]->params), list[i]->detail);
     if (list.size() > kExamples) out += fmt::format("    ... and {} more\n", list.size() - kExamples);
   }
+  if (!int8.empty()) {
+    int64_t params = 0;
+    for (const auto &w : int8) params += w.params;
+    out += fmt::format("int8 matmul parameters:  {:>15} ({:5.1f}%) in {} matmul weights (per-column scales, "
+                       "quantize-head)\n",
+                       withThousands(params), pct(params), int8.size());
+  }
   out += fmt::format("other float parameters:  {:>15} ({:5.1f}%) (norms, embeddings, biases, ...)\n",
                      withThousands(otherFloatParams), pct(otherFloatParams));
   if (activationMatMuls)
@@ -394,20 +403,24 @@ TernaryStats ternaryStats(const Module &m) {
       const std::string &name = op.opName();
       auto addTernary = [&](size_t wi, size_t si) {
         const Value *w = op.operand(wi);
-        if (!w) return;
+        if (!w || (w->constant() && !counted.insert(w).second)) return;
         TernaryStats::Weight entry{g->name(), op.result()->name(), name, 0, granularityName(w->type().ternScale()), ""};
         if (auto n = w->type().numElements()) entry.params = *n;
         stats.ternary.push_back(entry);
         if (const Value *s = op.operand(si); s && s->constant() && counted.insert(s).second)
           stats.scaleParams += s->constant()->data.numElements();
-        if (w->constant()) counted.insert(w);
       };
       if (name == "TernaryMatMul") {
         addTernary(1, 2);
       } else if (name == "BitLinear") {
         addTernary(2, 3);
         addTernary(5, 6);
+      } else if (auto q = matchInt8Weight(op)) {
+        if (!counted.insert(q->q).second) continue;
+        counted.insert(q->scale);
+        stats.int8.push_back({g->name(), op.result()->name(), name, q->n * q->k, "int8 per column", ""});
       } else if (name == "MatMul" || name == "Gemm") {
+        if (const Value *w = op.operand(1); w && w->constant() && counted.count(w)) continue;
         Analysis a = analyze(op, eval);
         if (a.activation) {
           ++stats.activationMatMuls;

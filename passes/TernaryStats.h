@@ -29,6 +29,7 @@ struct TernaryStats {
   };
   std::vector<Weight> ternary;       ///< ternary weights (BitLinear's gate weight counts separately)
   std::vector<Weight> stayedFloat;   ///< MatMul/Gemm weights that are parameters but stayed float
+  std::vector<Weight> int8;          ///< MatMul weights made int8 per column (quantize-head: the LM head)
   int64_t activationMatMuls = 0;     ///< MatMul/Gemm of two computed values (attention): no parameters
   int64_t scaleParams = 0;           ///< elements of the ternary weights' f32 scales
   int64_t otherFloatParams = 0;      ///< other float constants: norms, embeddings, biases
@@ -40,7 +41,7 @@ struct TernaryStats {
   std::string report() const;
 };
 
-/// Analyzes every graph of `m`.
+/// Analyzes every graph of `m`; a weight constant that several graphs share (prefill and decode) counts once.
 TernaryStats ternaryStats(const Module &m);
 
 /// A ternary weight found in a float one: tern [N, K] and its f32 scales.

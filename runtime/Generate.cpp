@@ -184,7 +184,7 @@ private:
     }
     int64_t vocab = session.vocabSize();
     auto t0 = Clock::now();
-    const std::vector<float> &pl = session.prefill(prompt);
+    const std::vector<float> &pl = session.prefill(prompt, !opts_.dump.empty());
     std::vector<float> prefillLogits, decodeLogits;
     if (!opts_.dump.empty()) prefillLogits = pl;
     std::vector<float> last(pl.end() - vocab, pl.end());
@@ -285,7 +285,7 @@ private:
       size_t end = std::min(ids.size(), at + size_t(body));
       chunk.insert(chunk.end(), ids.begin() + long(at), ids.begin() + long(end));
       session.reset();
-      const std::vector<float> &logits = session.prefill(chunk);
+      const std::vector<float> &logits = session.prefill(chunk, true);
       for (size_t i = bos ? 1 : 0; i + 1 < chunk.size(); ++i) {
         nll += negLogLikelihood(logits.data() + i * size_t(vocab), vocab, chunk[i + 1]);
         ++scored;

@@ -22,6 +22,10 @@ int32_t findOutput(const ternc_model &m, const char *name) {
 
 std::string graphName(const ternc_model &m, const char *role) { return std::string(role) + " graph of '" + m.name + "'"; }
 
+/// The input by which the compiler's select-logits pass lets the caller choose the prefill positions whose
+/// logits are computed (passes/SelectLogits.cpp).
+constexpr const char *kLogitPositions = "logit_positions";
+
 void checkGraph(const ternc_model &m, const char *role) {
   if (m.abi_version != TERNC_ABI_VERSION)
     throw Error(graphName(m, role) + " has ABI version " + std::to_string(m.abi_version) + ", this runtime has " +
@@ -29,9 +33,15 @@ void checkGraph(const ternc_model &m, const char *role) {
   if (findInput(m, "input_ids") < 0) throw Error(graphName(m, role) + " has no input 'input_ids'");
   for (int32_t i = 0; i < m.num_inputs; ++i) {
     std::string n = m.inputs[i].name;
+    if (n == kLogitPositions) {
+      if (m.inputs[i].rank != 1 || m.inputs[i].dtype != TERNC_I64)
+        throw Error(graphName(m, role) + ": input " + tensorInfoText(m, m.inputs[i]) + " must be i64 of rank 1");
+      continue;
+    }
     if (n != "input_ids" && n != "attention_mask" && n != "position_ids")
       throw Error(graphName(m, role) + " has an input '" + n +
-                  "' that generation cannot feed (it feeds input_ids, attention_mask and position_ids)");
+                  "' that generation cannot feed (it feeds input_ids, attention_mask, position_ids and " +
+                  kLogitPositions + ")");
     if (m.inputs[i].rank != 2 || (m.inputs[i].dtype != TERNC_I64 && m.inputs[i].dtype != TERNC_I32))
       throw Error(graphName(m, role) + ": input " + tensorInfoText(m, m.inputs[i]) +
                   " must be i64 or i32 of rank 2 [batch, tokens]");
@@ -116,14 +126,16 @@ LlmSession::~LlmSession() { ternc_context_destroy(context_); }
 
 int LlmSession::threads() const { return ternc_num_threads(context_); }
 
-const std::vector<float> &LlmSession::prefill(std::span<const int64_t> tokens) {
+const std::vector<float> &LlmSession::prefill(std::span<const int64_t> tokens, bool allLogits) {
   if (tokens.empty()) throw Error("the prompt is empty: give at least one token");
-  return run(prefill_, tokens);
+  return run(prefill_, tokens, allLogits);
 }
 
-const std::vector<float> &LlmSession::decode(int64_t token) { return run(decode_, std::span<const int64_t>(&token, 1)); }
+const std::vector<float> &LlmSession::decode(int64_t token) {
+  return run(decode_, std::span<const int64_t>(&token, 1), false);
+}
 
-const std::vector<float> &LlmSession::run(const ternc_model &m, std::span<const int64_t> tokens) {
+const std::vector<float> &LlmSession::run(const ternc_model &m, std::span<const int64_t> tokens, bool allLogits) {
   int64_t n = int64_t(tokens.size()), past = position_;
   if (past + n > ctx_)
     throw Error("the context holds " + std::to_string(ctx_) + " tokens: " + std::to_string(past) + " cached and " +
@@ -135,6 +147,13 @@ const std::vector<float> &LlmSession::run(const ternc_model &m, std::span<const 
   for (int32_t i = 0; i < m.num_inputs; ++i) {
     std::string name = m.inputs[i].name;
     std::vector<int64_t> v;
+    if (name == kLogitPositions) {  // select-logits: the rows of the head to compute
+      for (int64_t k = allLogits ? 0 : n - 1; k < n; ++k) v.push_back(k);
+      HostTensor t = HostTensor::zeros(TERNC_I64, {int64_t(v.size())});
+      std::memcpy(t.bytes.data(), v.data(), v.size() * sizeof(int64_t));
+      inputs.push_back(std::move(t));
+      continue;
+    }
     if (name == "input_ids") {
       v.assign(tokens.begin(), tokens.end());
     } else if (name == "attention_mask") {

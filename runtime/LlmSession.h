@@ -30,8 +30,10 @@ public:
   void reset() { position_ = 0; }
 
   /// Runs `tokens` (at least one) through the prefill graph after what is cached; returns the logits of every
-  /// position ([tokens.size(), vocab], row-major). Throws Error if they do not fit in the context.
-  const std::vector<float> &prefill(std::span<const int64_t> tokens);
+  /// position ([tokens.size(), vocab], row-major) if `allLogits`, else at least those of the last position
+  /// (the last row; a graph compiled with select-logits computes only that one). Throws Error if they do not
+  /// fit in the context.
+  const std::vector<float> &prefill(std::span<const int64_t> tokens, bool allLogits = false);
   /// Runs one token through the decode graph; returns its logits [vocab].
   const std::vector<float> &decode(int64_t token);
 
@@ -41,7 +43,7 @@ public:
   const char *stateName(int32_t i) const { return prefill_.states[i].name; }
 
 private:
-  const std::vector<float> &run(const ternc_model &m, std::span<const int64_t> tokens);
+  const std::vector<float> &run(const ternc_model &m, std::span<const int64_t> tokens, bool allLogits);
 
   const ternc_model &prefill_, &decode_;
   ternc_context *context_ = nullptr;

@@ -345,6 +345,9 @@ void runCompile(CompileOptions &opts) {
   auto has = [&](const std::string &name) {
     return std::find(passes.passes.begin(), passes.passes.end(), name) != passes.passes.end();
   };
+  // Executables of language models compute prefill logits only where generation needs them (the pass does
+  // nothing to other models).
+  if (kind == EmitKind::Exe && !tir && !customEmit && !has("select-logits")) passes.passes.push_back("select-logits");
   for (const std::string &p : target.pipeline(target.selectCpu(opts.cpu)))
     if (!has(p)) passes.passes.push_back(p);
   if (!has("plan-memory")) passes.passes.push_back("plan-memory");
@@ -381,6 +384,7 @@ void runCompile(CompileOptions &opts) {
   co.optLevel = opts.optLevel;
   co.symbolPrefix = opts.name.empty() ? (kind == EmitKind::Lib ? symbolPrefixFor(opts.output) : "ternc") : opts.name;
   co.withMain = kind == EmitKind::Exe;
+  co.externalWeights = kind == EmitKind::Exe;
   co.withLibraryApi = kind == EmitKind::Lib;
   CodegenSession session(target, co);
   session.lower(*m);
@@ -390,7 +394,8 @@ void runCompile(CompileOptions &opts) {
   case EmitKind::Asm:
   case EmitKind::Obj: writeText(opts.output, session.emit(kind)); break;
   case EmitKind::Exe:
-    linkExecutable(target, session.emit(EmitKind::Obj), opts.output, llm ? co.llm.tokenizerKind : -1);
+    linkExecutable(target, session.emit(EmitKind::Obj), opts.output, llm ? co.llm.tokenizerKind : -1,
+                   &session.externalWeights());
     break;
   case EmitKind::Lib: {
     std::string object = session.emit(EmitKind::Obj);
