@@ -349,10 +349,15 @@ int64_t TernaryStats::floatMatMulParams() const {
   return n;
 }
 
+int64_t TernaryStats::int8Params() const {
+  int64_t n = 0;
+  for (const auto &w : int8) n += w.params;
+  return n;
+}
+
 std::string TernaryStats::report() const {
   int64_t tern = ternaryParams(), flt = floatMatMulParams();
-  int64_t all = tern + flt + scaleParams + otherFloatParams;
-  for (const auto &w : int8) all += w.params;
+  int64_t all = tern + flt + int8Params() + scaleParams + otherFloatParams;
   auto pct = [&](int64_t v) { return all ? 100.0 * double(v) / double(all) : 0.0; };
   std::string out;
   out += fmt::format("ternary parameters:      {:>15} ({:5.1f}%) in {} matmul weights\n", withThousands(tern),
@@ -380,8 +385,7 @@ std::string TernaryStats::report() const {
     if (list.size() > kExamples) out += fmt::format("    ... and {} more\n", list.size() - kExamples);
   }
   if (!int8.empty()) {
-    int64_t params = 0;
-    for (const auto &w : int8) params += w.params;
+    int64_t params = int8Params();
     out += fmt::format("int8 matmul parameters:  {:>15} ({:5.1f}%) in {} matmul weights (per-column scales, "
                        "quantize-head)\n",
                        withThousands(params), pct(params), int8.size());

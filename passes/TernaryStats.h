@@ -36,6 +36,7 @@ struct TernaryStats {
 
   int64_t ternaryParams() const;
   int64_t floatMatMulParams() const;
+  int64_t int8Params() const;
   /// A readable report: totals, ternary parameters by granularity, float
   /// ones by reason with examples.
   std::string report() const;

@@ -100,7 +100,7 @@ void printStats(const Module &m) {
     if (c->data.isValid()) weightBytes += int64_t(c->data.byteSize());
   fmt::print("weights: {} bytes in {} constants\n", weightBytes, m.constants().size());
   TernaryStats ts = ternaryStats(m);
-  int64_t matmul = ts.ternaryParams() + ts.floatMatMulParams();
+  int64_t matmul = ts.ternaryParams() + ts.floatMatMulParams() + ts.int8Params();
   fmt::print("ternary: {} of {} matmul parameters ({:.1f}%)\n", ts.ternaryParams(), matmul,
              matmul ? 100.0 * double(ts.ternaryParams()) / double(matmul) : 0.0);
   fmt::print("{}", ts.report());
