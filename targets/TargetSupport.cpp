@@ -2,6 +2,8 @@
 #include "targets/TargetSupport.h"
 
 #include "ir/Error.h"
+#include "ir/IR.h"
+#include "ir/TernaryPacking.h"
 
 #include <llvm/ADT/StringMap.h>
 #include <llvm/MC/MCSubtargetInfo.h>
@@ -104,6 +106,46 @@ LinkInfo hostLinkInfo(const std::string &triple) {
   info.spmArgs = {"-Wl,--undefined=ternc_tokenizer_spm_anchor", "-lsentencepiece", "-Wl,--exclude-libs,ALL"};
   info.systemLibs = {"-lstdc++", "-lm", "-lpthread"};
   return info;
+}
+
+bool packBitLinearWeights(Module &m, std::string_view pass, std::string_view layout, std::string_view kernel,
+                          const std::function<std::string(const Value &)> &unsupported) {
+  const TernaryLayout *packing = findTernaryLayout(layout);
+  if (!packing) fail("{}: the ternary layout {} is not registered", pass, layout);
+  constexpr size_t kWeightOperands[] = {2, 5};  // BitLinear's weight and gate weight (ir/ops/Ternary.cpp)
+  std::map<Value *, Value *> packed;
+  bool changed = false;
+  for (const auto &g : m.graphs())
+    for (const auto &op : g->ops()) {
+      if (op->opName() != "BitLinear" || op->attrs().has(kTargetKernelAttr)) continue;
+      bool ok = true;
+      for (size_t i : kWeightOperands)
+        if (Value *w = op->operand(i)) ok = ok && unsupported(*w).empty();
+      if (!ok) continue;  // codegen reports why when it lowers the op (and --explain-tiling)
+      for (size_t i : kWeightOperands) {
+        Value *w = op->operand(i);
+        if (!w) continue;
+        Constant *c = w->constant();
+        if (!c->layout.empty()) {
+          if (c->layout != layout)
+            fail("{}: weight @{} is already packed as {}, not {}", pass, w->name(), c->layout, layout);
+          continue;
+        }
+        Value *&p = packed[w];
+        if (!p) {
+          int64_t n = w->type().dim(0).value(), k = w->type().dim(1).value();
+          std::vector<uint8_t> bytes = packing->pack(c->data.data<int8_t>(), n, k);
+          Tensor t(DType::U8, {int64_t(bytes.size())});
+          std::copy(bytes.begin(), bytes.end(), t.mutableData<uint8_t>());
+          p = m.addConstant(w->name() + "_" + std::string(layout), std::move(t), w->type(), std::string(layout));
+        }
+        op->setOperand(i, p);
+      }
+      op->attrs().set(kTargetKernelAttr, std::string(kernel));
+      changed = true;
+    }
+  if (changed) m.eraseUnusedConstants();
+  return changed;
 }
 
 } // namespace ternc

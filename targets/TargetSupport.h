@@ -4,10 +4,13 @@
 
 #include "targets/Target.h"
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 
 namespace ternc {
+
+class Value;
 
 /// This host's CPU: LLVM's name for it and every feature it reports. When
 /// LLVM does not know the CPU (a newer generation), the name falls back to
@@ -22,5 +25,13 @@ void requireCpuFeatures(const std::string &triple, const CpuSelection &sel,
 /// True if the selected CPU (already validated) has every one of `features`.
 bool cpuHasFeatures(const std::string &triple, const CpuSelection &sel, std::initializer_list<const char *> features);
 LinkInfo hostLinkInfo(const std::string &triple);
+
+/// The legalization a CPU target's packing pass does: every BitLinear without a kernel yet whose weight (and
+/// gate weight) `unsupported` accepts (returns "") gets them packed in the registered ternary layout `layout`
+/// (one packed constant per weight, shared by every graph that reads it) and `target.kernel` = `kernel`.
+/// Others are left for codegen to report. Returns true if the module changed; throws Error naming `pass` if
+/// a weight is already packed in another layout.
+bool packBitLinearWeights(Module &m, std::string_view pass, std::string_view layout, std::string_view kernel,
+                          const std::function<std::string(const Value &)> &unsupported);
 
 } // namespace ternc

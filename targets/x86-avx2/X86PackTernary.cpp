@@ -6,20 +6,11 @@
 // interpreter unpacks them.
 #include "targets/x86-avx2/X86Passes.h"
 #include "targets/x86-avx2/X86Target.h"
+#include "targets/TargetSupport.h"
 
-#include "ir/Error.h"
-#include "ir/TernaryPacking.h"
-
-#include <map>
+#include "ir/IR.h"
 
 namespace ternc {
-
-namespace {
-
-/// BitLinear's ternary weight operands (ir/ops/Ternary.cpp).
-constexpr size_t kWeightOperands[] = {2, 5};
-
-} // namespace
 
 std::string x86UnsupportedWeight(const Value &w) {
   const Type &t = w.type();
@@ -41,40 +32,7 @@ public:
   std::string_view summary() const override { return summary_; }
 
   bool run(Module &m) override {
-    const TernaryLayout &layout = *findTernaryLayout(k_.layout);
-    std::map<Value *, Value *> packed;
-    bool changed = false;
-    for (const auto &g : m.graphs())
-      for (const auto &op : g->ops()) {
-        if (op->opName() != "BitLinear" || op->attrs().has(kTargetKernelAttr)) continue;
-        bool ok = true;
-        for (size_t i : kWeightOperands)
-          if (Value *w = op->operand(i)) ok = ok && x86UnsupportedWeight(*w).empty();
-        if (!ok) continue;  // codegen reports why when it lowers the op
-        for (size_t i : kWeightOperands) {
-          Value *w = op->operand(i);
-          if (!w) continue;
-          Constant *c = w->constant();
-          if (!c->layout.empty()) {
-            if (c->layout != k_.layout)
-              fail("{}: weight @{} is already packed as {}, not {}", k_.pass, w->name(), c->layout, k_.layout);
-            continue;
-          }
-          Value *&p = packed[w];
-          if (!p) {
-            int64_t n = w->type().dim(0).value(), k = w->type().dim(1).value();
-            std::vector<uint8_t> bytes = layout.pack(c->data.data<int8_t>(), n, k);
-            Tensor t(DType::U8, {int64_t(bytes.size())});
-            std::copy(bytes.begin(), bytes.end(), t.mutableData<uint8_t>());
-            p = m.addConstant(w->name() + "_" + k_.layout, std::move(t), w->type(), k_.layout);
-          }
-          op->setOperand(i, p);
-        }
-        op->attrs().set(kTargetKernelAttr, std::string(k_.symbol));
-        changed = true;
-      }
-    if (changed) m.eraseUnusedConstants();
-    return changed;
+    return packBitLinearWeights(m, k_.pass, k_.layout, k_.symbol, x86UnsupportedWeight);
   }
 
   static std::string packSummary(const X86Kernel &k) {
