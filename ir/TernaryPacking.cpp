@@ -1,5 +1,7 @@
-// TernaryPacking: packing and unpacking of the tern2b<B> layouts.
+// TernaryPacking: packing and unpacking of the tern2b<B> layouts, and the registry of targets' own layouts.
 #include "ir/TernaryPacking.h"
+
+#include "ir/Error.h"
 
 namespace ternc {
 
@@ -11,31 +13,87 @@ int64_t TernaryLayout::byteOffset(int64_t r, int64_t kk, int64_t k, int *shift) 
 }
 
 std::vector<uint8_t> TernaryLayout::pack(const int8_t *t, int64_t n, int64_t k) const {
-  // Every code starts as 1 (t = 0), which is also the padding.
+  if (codec) return codec->pack(t, n, k);
+  // Padding rows keep code 1 (t = 0). Each output byte gathers its four codes (byteOffset's layout, walked in
+  // order rather than computed per weight: this runs on every weight of a model at compile time).
   std::vector<uint8_t> out(size_t(bytes(n, k)), 0x55);
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t kk = 0; kk < k; ++kk) {
-      int shift = 0;
-      uint8_t &byte = out[size_t(byteOffset(r, kk, k, &shift))];
-      byte = uint8_t((byte & ~(3 << shift)) | ((t[r * k + kk] + 1) << shift));
+  const int64_t b = blockBytes, rowBytes = paddedK(k) / 4, blocks = rowBytes / b;
+  for (int64_t r = 0; r < n; ++r) {
+    const int8_t *row = t + r * k;
+    uint8_t *dst = out.data() + (r / kRowGroup) * kRowGroup * rowBytes + (r % kRowGroup) * b;
+    for (int64_t block = 0; block < blocks; ++block, dst += kRowGroup * b) {
+      int64_t k0 = block * 4 * b;
+      for (int64_t j = 0; j < b; ++j) {
+        unsigned byte = 0;
+        for (int s = 0; s < 4; ++s) {
+          int64_t kk = k0 + s * b + j;
+          byte |= unsigned(kk < k ? row[kk] + 1 : 1) << (2 * s);
+        }
+        dst[j] = uint8_t(byte);
+      }
     }
+  }
   return out;
 }
 
 bool TernaryLayout::unpack(const uint8_t *packed, int64_t n, int64_t k, int8_t *t) const {
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t kk = 0; kk < k; ++kk) {
-      int shift = 0;
-      int code = (packed[byteOffset(r, kk, k, &shift)] >> shift) & 3;
-      if (code == 3) return false;
-      t[r * k + kk] = int8_t(code - 1);
+  if (codec) return codec->unpack(packed, size_t(codec->bytes(n, k)), n, k, t);
+  const int64_t b = blockBytes, rowBytes = paddedK(k) / 4, blocks = rowBytes / b;
+  for (int64_t r = 0; r < n; ++r) {
+    int8_t *row = t + r * k;
+    const uint8_t *src = packed + (r / kRowGroup) * kRowGroup * rowBytes + (r % kRowGroup) * b;
+    for (int64_t block = 0; block < blocks; ++block, src += kRowGroup * b) {
+      int64_t k0 = block * 4 * b;
+      for (int64_t j = 0; j < b; ++j)
+        for (int s = 0; s < 4; ++s) {
+          int64_t kk = k0 + s * b + j;
+          if (kk >= k) continue;
+          int code = (src[j] >> (2 * s)) & 3;
+          if (code == 3) return false;
+          row[kk] = int8_t(code - 1);
+        }
     }
+  }
   return true;
 }
 
-const std::vector<TernaryLayout> &ternaryLayouts() {
-  static const std::vector<TernaryLayout> layouts = {{"tern2b32", 32}, {"tern2b64", 64}};
+std::string TernaryLayout::check(const uint8_t *packed, size_t size, int64_t n, int64_t k) const {
+  if (codec) return codec->check(packed, size, n, k);
+  if (int64_t(size) != bytes(n, k))
+    return "it holds " + std::to_string(size) + " bytes, but [" + std::to_string(n) + ", " + std::to_string(k) +
+           "] in " + std::string(name) + " takes " + std::to_string(bytes(n, k));
+  return "";
+}
+
+bool TernaryLayout::unpack(const uint8_t *packed, size_t size, int64_t n, int64_t k, int8_t *t) const {
+  return codec ? codec->unpack(packed, size, n, k, t) : unpack(packed, n, k, t);
+}
+
+namespace {
+
+std::deque<TernaryLayout> &mutableLayouts() {
+  // A deque: registering a layout leaves the references to the others valid.
+  static std::deque<TernaryLayout> layouts = {{"tern2b32", 32, nullptr}, {"tern2b64", 64, nullptr}};
   return layouts;
+}
+
+} // namespace
+
+const std::deque<TernaryLayout> &ternaryLayouts() { return mutableLayouts(); }
+
+void registerTernaryLayout(const std::string &name, TernaryLayoutCodec codec) {
+  if (!codec.bytes || !codec.pack || !codec.check || !codec.unpack)
+    fail("ternary layout \"{}\": the codec needs bytes, pack, check and unpack", name);
+  auto shared = std::make_shared<const TernaryLayoutCodec>(std::move(codec));
+  for (TernaryLayout &l : mutableLayouts())
+    if (l.name == name) {
+      if (!l.codec) fail("ternary layout \"{}\" is built in and cannot be replaced", name);
+      l.codec = std::move(shared);
+      return;
+    }
+  static std::deque<std::string> names;  // the string_views' storage
+  names.push_back(name);
+  mutableLayouts().push_back(TernaryLayout{names.back(), 0, std::move(shared)});
 }
 
 const TernaryLayout *findTernaryLayout(std::string_view name) {

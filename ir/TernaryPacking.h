@@ -5,11 +5,27 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace ternc {
+
+/// The code of a layout a target defines itself (registerTernaryLayout), for layouts whose bytes are not a
+/// function of [n, k] alone (e.g. a header with the target's schedule in front of the weights).
+struct TernaryLayoutCodec {
+  /// Bytes of pack(t, n, k).
+  std::function<int64_t(int64_t n, int64_t k)> bytes;
+  /// Packs t[n, k] (int8 -1/0/+1, row-major) with the layout's default choices.
+  std::function<std::vector<uint8_t>(const int8_t *t, int64_t n, int64_t k)> pack;
+  /// "" if `packed` (`size` bytes) is a well-formed packing of an [n, k] matrix, else what is wrong with it.
+  std::function<std::string(const uint8_t *packed, size_t size, int64_t n, int64_t k)> check;
+  /// Unpacks a well-formed packing into t[n, k]; false if it holds a value that is not ternary.
+  std::function<bool(const uint8_t *packed, size_t size, int64_t n, int64_t k, int8_t *t)> unpack;
+};
 
 /// A packed layout of a ternary matrix t[N, K] (values -1, 0, +1).
 struct TernaryLayout {
@@ -22,24 +38,34 @@ struct TernaryLayout {
   /// (targets/x86-avx2/kernels/BitLinear.h has the full description).
   int64_t blockBytes = 0;
   static constexpr int64_t kRowGroup = 8;
+  /// Set for a layout a target registered (registerTernaryLayout): the methods below call it.
+  std::shared_ptr<const TernaryLayoutCodec> codec;
 
   /// Weights per row after padding.
   int64_t paddedK(int64_t k) const { return (k + 4 * blockBytes - 1) / (4 * blockBytes) * (4 * blockBytes); }
   /// Rows after padding.
   static int64_t paddedN(int64_t n) { return (n + kRowGroup - 1) / kRowGroup * kRowGroup; }
-  /// Bytes of a packed [n, k] matrix.
-  int64_t bytes(int64_t n, int64_t k) const { return paddedN(n) * paddedK(k) / 4; }
+  /// Bytes of a packed [n, k] matrix (a registered layout: of its default packing; check() says whether a
+  /// given constant is well formed).
+  int64_t bytes(int64_t n, int64_t k) const { return codec ? codec->bytes(n, k) : paddedN(n) * paddedK(k) / 4; }
   /// Byte offset of the byte holding weight (r, kk), and the shift of its code.
   int64_t byteOffset(int64_t r, int64_t kk, int64_t k, int *shift) const;
   /// Packs t[n, k] (int8 -1/0/+1, row-major).
   std::vector<uint8_t> pack(const int8_t *t, int64_t n, int64_t k) const;
   /// Unpacks into t[n, k]; false if a code is 3 (not a ternary value).
   bool unpack(const uint8_t *packed, int64_t n, int64_t k, int8_t *t) const;
+  /// "" if `size` bytes at `packed` are a well-formed [n, k] matrix in this layout, else what is wrong.
+  std::string check(const uint8_t *packed, size_t size, int64_t n, int64_t k) const;
+  /// Unpacks a constant of `size` bytes that check() accepted.
+  bool unpack(const uint8_t *packed, size_t size, int64_t n, int64_t k, int8_t *t) const;
 };
 
 /// The layout named `name`, or null.
 const TernaryLayout *findTernaryLayout(std::string_view name);
-/// Every layout, for error messages and tests.
-const std::vector<TernaryLayout> &ternaryLayouts();
+/// Every layout, for error messages and tests: the tern2b<B> layouts, then the registered ones.
+const std::deque<TernaryLayout> &ternaryLayouts();
+/// Adds (or replaces) a layout with its own code, so that constants a target packed in it still interpret
+/// (`ternc opt`, `ternc run`); called when the target registers its passes. Throws Error for a tern2b name.
+void registerTernaryLayout(const std::string &name, TernaryLayoutCodec codec);
 
 } // namespace ternc

@@ -13,8 +13,17 @@ packages=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   python3 python3-numpy python3-onnx python3-torch python3-matplotlib
   libpcre2-dev libsentencepiece-dev sentencepiece
+  # aarch64: the cross toolchain and arm64 libraries the runtime is cross-built with, and qemu-aarch64 for the
+  # tests (docs/aarch64.md). Not libsentencepiece-dev:arm64: it would replace the amd64 one.
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  libprotobuf-dev:arm64 libpcre2-dev:arm64
 )
 missing=()
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+# The arm64 packages above come from Debian's multiarch archive.
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  $SUDO dpkg --add-architecture arm64
+fi
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
@@ -22,7 +31,6 @@ done
 command -v npm > /dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -5,12 +5,15 @@
 #include "ir/IR.h"
 #include "ir/TernaryPacking.h"
 
+#include <fmt/format.h>
+
 #include <llvm/ADT/StringMap.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Support/Host.h>
 #include <llvm/Support/TargetSelect.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -146,6 +149,52 @@ bool packBitLinearWeights(Module &m, std::string_view pass, std::string_view lay
     }
   if (changed) m.eraseUnusedConstants();
   return changed;
+}
+
+std::string unsupportedTernaryWeight(const Value &w, int64_t groupMultiple) {
+  const Type &t = w.type();
+  if (w.kind() != Value::Kind::Constant) return "the weight is not a constant";
+  if (t.dtype() != DType::Tern || !t.isRanked() || t.rank() != 2 || !t.dim(1).isStatic())
+    return "not a static tern matrix";
+  TernScale g = t.ternScale();
+  if (g.kind == TernScale::Group && (g.group % groupMultiple != 0 || t.dim(1).value() % g.group != 0))
+    return fmt::format("groups of {} (the kernels take multiples of {})", g.group, groupMultiple);
+  return "";
+}
+
+std::string bytesText(double b) {
+  if (b >= 1e9) return fmt::format("{:.2f} GB", b / 1e9);
+  if (b >= 1e6) return fmt::format("{:.2f} MB", b / 1e6);
+  if (b >= 1e3) return fmt::format("{:.1f} KB", b / 1e3);
+  return fmt::format("{:.0f} B", b);
+}
+
+std::string secondsText(double s) {
+  if (s >= 1e-3) return fmt::format("{:.2f} ms", s * 1e3);
+  return fmt::format("{:.2f} us", s * 1e6);
+}
+
+std::vector<int64_t> explainedRows(const Value &q, bool *symbolic) {
+  const Type &qt = q.type();
+  int64_t rows = 1;
+  *symbolic = false;
+  for (size_t i = 0; i + 1 < qt.rank(); ++i) {
+    if (!qt.dim(i).isStatic()) *symbolic = true;
+    else rows *= qt.dim(i).value();
+  }
+  if (*symbolic) return {1, 128};
+  return {rows};
+}
+
+std::string threadSplitText(int64_t m, bool symbolic, int64_t n, int64_t k, int64_t rowsPerItem) {
+  int64_t items = (n + rowsPerItem - 1) / rowsPerItem;
+  int64_t perItem = rowsPerItem * k * m;
+  int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, perItem));
+  int64_t tasks = (items + grain - 1) / grain;
+  return fmt::format("  M = {}{}: {} item{} of {} output columns, grain {} (about 2^20 multiply-adds per task): {} "
+                     "task{} for the executable's threads\n",
+                     m, !symbolic ? "" : (m == 1 ? " (decode)" : " (prefill)"), items, items == 1 ? "" : "s",
+                     rowsPerItem, grain, tasks, tasks == 1 ? "" : "s");
 }
 
 } // namespace ternc

@@ -7,6 +7,7 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 namespace ternc {
 
@@ -25,6 +26,20 @@ void requireCpuFeatures(const std::string &triple, const CpuSelection &sel,
 /// True if the selected CPU (already validated) has every one of `features`.
 bool cpuHasFeatures(const std::string &triple, const CpuSelection &sel, std::initializer_list<const char *> features);
 LinkInfo hostLinkInfo(const std::string &triple);
+
+/// Why a CPU target's BitLinear kernels cannot take ternary weight `w` ("" if they can): a constant static
+/// tern [N, K] matrix, scales per tensor, per row or per group of a multiple of `groupMultiple` dividing K.
+std::string unsupportedTernaryWeight(const Value &w, int64_t groupMultiple);
+
+/// --explain-tiling helpers the targets share: byte and time figures ("1.25 MB", "0.31 ms"), and the activation
+/// row counts to explain for a BitLinear reading activations `q` (the static count, else 1 for decode and 128 for a
+/// prompt; *symbolic tells which).
+std::string bytesText(double bytes);
+std::string secondsText(double seconds);
+std::vector<int64_t> explainedRows(const Value &q, bool *symbolic);
+/// The thread split line of a CPU BitLinear kernel (targets/BitLinearKernel.h items of `rowsPerItem` output
+/// columns, about 2^20 multiply-adds per task) for M rows of an [N, K] weight.
+std::string threadSplitText(int64_t m, bool symbolic, int64_t n, int64_t k, int64_t rowsPerItem);
 
 /// The legalization a CPU target's packing pass does: every BitLinear without a kernel yet whose weight (and
 /// gate weight) `unsupported` accepts (returns "") gets them packed in the registered ternary layout `layout`

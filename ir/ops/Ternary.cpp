@@ -120,11 +120,11 @@ TernaryWeight ternaryWeight(const EvalContext &ctx, size_t wi, size_t si, int64_
       ctx.fail("operand {} is packed but its type {} is not a static matrix", wi, t.str());
     tw.n = t.dim(0).value();
     tw.k = t.dim(1).value();
-    if (w.byteSize() != size_t(layout->bytes(tw.n, tw.k)))
-      ctx.fail("operand {} holds {} bytes, but {} of {} takes {}", wi, w.byteSize(), t.str(), c->layout,
-               layout->bytes(tw.n, tw.k));
+    const auto *bytes = reinterpret_cast<const uint8_t *>(w.rawData());
+    if (std::string why = layout->check(bytes, w.byteSize(), tw.n, tw.k); !why.empty())
+      ctx.fail("operand {} ({} packed as {}): {}", wi, t.str(), c->layout, why);
     tw.unpacked = std::make_shared<std::vector<int8_t>>(size_t(tw.n * tw.k));
-    if (!layout->unpack(reinterpret_cast<const uint8_t *>(w.rawData()), tw.n, tw.k, tw.unpacked->data()))
+    if (!layout->unpack(bytes, w.byteSize(), tw.n, tw.k, tw.unpacked->data()))
       ctx.fail("operand {} holds a 2-bit code 3, which is not a ternary value", wi);
   } else if ((w.dtype() != DType::Tern && w.dtype() != DType::I8) || w.rank() != 2) {
     ctx.fail("operand {} must hold a plain [N,K] ternary tensor, got {} {}", wi, dtypeName(w.dtype()),

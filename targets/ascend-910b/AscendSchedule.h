@@ -66,7 +66,46 @@ typedef struct AscendMatmulTiling {
   int32_t ringSlots;                    /* kStoragePacked2bRing: GM ring depth (tiles in flight) */
   int64_t ringSlotBytes;                /* bytes of one unpacked int8 weight tile in the ring */
   int64_t weightOffset, weightBytes;    /* this phase's weight storage inside the packed constant */
+  int32_t gated;                        /* 1: the op also multiplies a gate weight (same schedule, run after the
+                                           weight's for each output tile; the epilogue combines both) */
+  int32_t reserved;                     /* 0 */
 } AscendMatmulTiling;
+
+/* ---- Storage layouts (the packed constant's bytes; ternc packs them, the simulator, the emitted host program
+ * and kernels read them). W is the [N, K] ternary weight; Np = N rounded up to 16.
+ *  kStorageInt8Nz:      Kp = K rounded up to 32. int8 t at byte (k / 32) * Np * 32 + n * 32 + k % 32, i.e. the
+ *                       ND->NZ shape [Kp / 32][Np][32]: fractal (kb, nb) is the 512 contiguous bytes at
+ *                       (kb * Np / 16 + nb) * 512, 16 rows n x 32 k, the Zn fractal of B = W^T that LoadData
+ *                       moves to L0B unchanged. Padding is 0. Bytes: Np * Kp.
+ *  kStorageInt4Msd:     Kp = K rounded up to 64. int4 t (two's complement) in the NZ shape [Kp / 64][Np][32
+ *                       bytes]: weight (n, k) in byte (k / 64) * Np * 32 + n * 32 + (k % 64) / 2, low nibble for
+ *                       even k. Then the MSD correction table: int8 c[n * (Kp / 64) + k / 64] = sum of t over that
+ *                       64-weight block (the activations' low halves are stored offset by -8, so each group's
+ *                       sum gains 8 * its weights' sum, which the epilogue adds back). Bytes: Np * Kp / 2 +
+ *                       Np * Kp / 64.
+ *  kStoragePacked2bRing: the int8 NZ byte stream of kStorageInt8Nz (Kp = K rounded up to 32), four bytes per
+ *                       byte: int8 NZ byte 4i + s is (bits 2s..2s+1 of byte i) - 1 (codes t + 1; 3 is invalid).
+ *                       A tile (K fractals x N rows) of the int8 stream is a contiguous quarter-size span here,
+ *                       which the AIV unpacks into a GM ring slot. Bytes: Np * Kp / 4.
+ * ------------------------------------------------------------------------------------------------------------ */
+static inline int64_t ascendRoundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+/* K elements per 32-byte fractal row of the cube operands the storage feeds (C0): 64 for int4, else 32. */
+static inline int64_t ascendC0(int32_t storage) { return storage == kStorageInt4Msd ? 64 : 32; }
+static inline int64_t ascendStorageBytes(int32_t storage, int64_t n, int64_t k) {
+  int64_t np = ascendRoundUp(n, 16);
+  if (storage == kStorageInt4Msd) {
+    int64_t kp = ascendRoundUp(k, 64);
+    return np * kp / 2 + np * (kp / 64);
+  }
+  int64_t kp = ascendRoundUp(k, 32);
+  return storage == kStoragePacked2bRing ? np * kp / 4 : np * kp;
+}
+/* Activation rows core row-block `cm` (of splitM) takes at run time for M rows: the rows are split evenly in
+ * multiples of 16 (the planned singleCoreM is the value for the planned M). */
+static inline int64_t ascendRowsPerCore(const AscendMatmulTiling *t, int64_t M) {
+  int64_t per = (M + t->splitM - 1) / t->splitM;
+  return per <= 1 ? per : ascendRoundUp(per, 16);
+}
 
 #define TERNC_ASCEND_PACK_MAGIC 0x31425341u /* "ASB1" */
 

@@ -12,16 +12,7 @@
 
 namespace ternc {
 
-std::string x86UnsupportedWeight(const Value &w) {
-  const Type &t = w.type();
-  if (w.kind() != Value::Kind::Constant) return "the weight is not a constant";
-  if (t.dtype() != DType::Tern || !t.isRanked() || t.rank() != 2 || !t.dim(1).isStatic())
-    return "not a static tern matrix";
-  TernScale g = t.ternScale();
-  if (g.kind == TernScale::Group && (g.group % 32 != 0 || t.dim(1).value() % g.group != 0))
-    return "groups of " + std::to_string(g.group) + " (the kernels take multiples of 32)";
-  return "";
-}
+std::string x86UnsupportedWeight(const Value &w) { return unsupportedTernaryWeight(w, 32); }
 
 namespace {
 

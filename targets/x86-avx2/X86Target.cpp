@@ -45,17 +45,6 @@ bool runsKernel(const std::string &triple, const CpuSelection &cpu, const X86Ker
   return cpuHasFeatures(triple, cpu, {"avx2", "fma"});
 }
 
-std::string bytesText(double b) {
-  if (b >= 1e6) return fmt::format("{:.2f} MB", b / 1e6);
-  if (b >= 1e3) return fmt::format("{:.1f} KB", b / 1e3);
-  return fmt::format("{:.0f} B", b);
-}
-
-std::string secondsText(double s) {
-  if (s >= 1e-3) return fmt::format("{:.2f} ms", s * 1e3);
-  return fmt::format("{:.2f} us", s * 1e6);
-}
-
 /// The roofline estimate of one BitLinear call with M activation rows on kernel k.
 struct Estimate {
   double weightBytes, otherBytes, macs, instructions, memorySeconds, computeSeconds;
@@ -154,24 +143,10 @@ std::string X86TargetBase::explainTiling(const Op &op, const CpuSelection &cpu) 
                      "bits)\n",
                      k->nr1, grouped ? k->mrGrouped : k->mr, k->nr, hw.vectorRegisters, hw.vectorBits);
   // Rows M: static if the activation's rows are, else decode (1) and a 128-token prefill.
-  std::vector<int64_t> rows;
-  const Type &qt = q->type();
-  std::optional<int64_t> staticRows = 1;
-  for (size_t i = 0; i + 1 < qt.rank(); ++i)
-    staticRows = staticRows && qt.dim(i).isStatic() ? std::optional<int64_t>(*staticRows * qt.dim(i).value())
-                                                    : std::nullopt;
-  if (staticRows) rows = {*staticRows};
-  else rows = {1, 128};
-  int64_t items = (n + TK_BITLINEAR_ROWS - 1) / TK_BITLINEAR_ROWS;
-  for (int64_t m : rows) {
-    int64_t perItem = TK_BITLINEAR_ROWS * kk * m;
-    int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, perItem));
-    int64_t tasks = (items + grain - 1) / grain;
+  bool symbolic = false;
+  for (int64_t m : explainedRows(*q, &symbolic)) {
+    out += threadSplitText(m, symbolic, n, kk, TK_BITLINEAR_ROWS);
     Estimate e = estimate(*k, hw, m, n, kk, gated, grouped, residual);
-    out += fmt::format("  M = {}{}: {} item{} of {} output columns, grain {} (about 2^20 multiply-adds per task): {} "
-                       "task{} for the executable's threads\n",
-                       m, staticRows ? "" : (m == 1 ? " (decode)" : " (prefill)"), items, items == 1 ? "" : "s",
-                       TK_BITLINEAR_ROWS, grain, tasks, tasks == 1 ? "" : "s");
     out += fmt::format("    cost model: memory traffic {} of weights + {} of activations and outputs; {:.3g} M "
                        "multiply-adds in {:.3g} M vector instructions; memory {} at {} GB/s, compute {} at {} GHz x {} "
                        "per cycle x {} cores: {}\n",

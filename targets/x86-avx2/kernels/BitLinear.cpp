@@ -6,6 +6,7 @@
 #include "targets/x86-avx2/kernels/BitLinear.h"
 
 #include "codegen/kernels/KernelMath.h"
+#include "targets/BitLinearEpilogue.h"
 
 #include <immintrin.h>
 
