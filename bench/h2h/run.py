@@ -301,7 +301,8 @@ def write_report(res, out):
               f"run: " + ", ".join(f"{k} {v}" for k, v in rb.items()) + ". TTFT runs from just before exec to the "
               "stdout line carrying the first generated token (ternc: `model --tokens IDS -n 1 --temp 0`; llama.cpp: "
               "node starts, loads the library and the model, creates the context, evaluates the 128-token prompt, "
-              "samples one token). Peak RSS: /usr/bin/time -v's maximum resident set size of the --bench runs "
+              "samples one token). Peak RSS: /usr/bin/time -v's maximum resident set size of the --bench runs, "
+              f"which start from a cleared page cache ({res.get('bench_cache', 'not cleared: older run')}) "
               "(mapped model pages count once touched).", ""]
     bw = res["bandwidth"]
     tb, lb = d["ternc"], d["llama.cpp"]
@@ -507,6 +508,9 @@ def main():
     node = shutil.which("node") or "node"
     mjs = os.path.join(HERE, "llamacpp_bench.mjs")
     res["ternc"], res["llamacpp"] = {}, {}
+    # Both start from the same page-cache state: the executable was just written by the compile, and pages of a
+    # freshly written file sit in the cache as large folios that a first touch maps whole (inflating peak RSS).
+    res["bench_cache"] = evict([p for p in (exe, model) if os.path.exists(p)])
     for t in threads:
         if not ternc_ok:
             break
