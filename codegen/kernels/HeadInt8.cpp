@@ -18,7 +18,9 @@ using namespace tk;
 /// this host's Xeon (one thread, 2560 x 128256, best of 40 runs on a shared machine, so +-20%): tiles of 1 x 4
 /// columns without prefetch ~4.5 GB/s, with a prefetch 512 B ahead ~4.4; 1 x 1 with DU 2 and 4 KB ahead
 /// ~6-8.7; 1 x 2 with DU 2 and 4 KB ahead (the choice) ~8.4-9.5, as fast as a plain AVX2 loop that only reads
-/// the same bytes (~8.4).
+/// the same bytes (~8.4). The prefetch goes to L2 (prefetcht2): on a 1-layer BitNet with a 2560 x 128256 head
+/// (tests/llm/head_bench_model.py, --bench tg128) t2 gave 32.6 / 57.5 t/s on 1 / 2 threads where t0 gave 30.6 /
+/// 58.2, and a 16 KiB distance no better.
 /// With M > 1 (a prompt), tiles of MR rows x MC columns reuse each converted weight vector for MR rows and
 /// each x vector for MC columns; the item's weights (Cols x K bytes) stay in L2 across its row tiles.
 /// Tile sizes are for 64-byte vectors (TK_VECTOR_BYTES, the bitcode's): with AVX2's 32-byte registers a
@@ -79,7 +81,7 @@ struct HeadInt8 {
       staticFor<CC>([&](auto j) TK_LAMBDA_INLINE {
         QV t;
         __builtin_memcpy(&t, qr[j] + k, sizeof(QV));
-        if constexpr (Prefetch) __builtin_prefetch(qr[j] + k + PrefetchAhead);
+        if constexpr (Prefetch) __builtin_prefetch(qr[j] + k + PrefetchAhead, 0, 1);
         V w = __builtin_convertvector(t, V);
         staticFor<RR>([&](auto i) TK_LAMBDA_INLINE { a[i][j] += xv[i] * w; });
       });
