@@ -98,7 +98,7 @@ def nbytes(ne, t):
     return n // block * size
 
 
-def decode_bytes(meta, tensors, kv_mean_pos, head_int8):
+def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False):
     """Bytes one decode step must read, for ternc (tern2b codes, 2 bits per weight, rows padded to 8 and K to 256;
     the head f32 as frontend/llm/DecoderBuilder builds it, or int8 with an f32 scale per vocabulary entry under
     `--head int8`; an f32 embedding row) and for llama.cpp (the file's own types, the f16 KV cache). Each as a dict
@@ -125,7 +125,7 @@ def decode_bytes(meta, tensors, kv_mean_pos, head_int8):
         "ternc": {"ternary": tern_b, "head": hidden * vocab + vocab * 4 if head_int8 else hidden * vocab * 4,
                   "head_type": "int8 [vocab, hidden] + f32 scale per vocabulary entry" if head_int8
                   else f"f32 [{hidden}, {vocab}]", "embedding_row": hidden * 4, "norms": norms,
-                  "kv_cache_f32": kv_rows * 4},
+                  "kv_cache": kv_rows * (2 if kv_f16 else 4), "kv_type": "f16" if kv_f16 else "f32"},
         "llama.cpp": {"ternary": llama_tern, "head": nbytes(*head), "embedding_row": nbytes(by_name[
             "token_embd.weight"][0], by_name["token_embd.weight"][1]) // vocab, "norms": norms,
             "kv_cache_f16": kv_rows * 2},
@@ -259,7 +259,7 @@ def write_report(res, out):
              f"- Model: `{res['model']}` ({res['arch']}, {res['layers']} layers, hidden {d['hidden']}, vocab "
              f"{d['vocab']}, {d['ternary_weights'] / 1e9:.3f}B ternary weights in TQ2_0, head {res['head_type']}, "
              f"GGUF {res['gguf_bytes'] / 1e6:.0f} MB), random weights (bench/h2h/make_gguf.py)",
-             f"- ternc: `{c['cmd']}` (commit {res['commit']}), f32 KV cache; llama.cpp: node-llama-cpp "
+             f"- ternc: `{c['cmd']}` (commit {res['commit']}), {d['ternc'].get('kv_type', 'f32')} KV cache; llama.cpp: node-llama-cpp "
              f"{res['llamacpp_version']} (llama.cpp {res['llamacpp_release']}, prebuilt CPU library, mmap, f16 KV "
              f"cache), batch {res['batch']} (the prompt is one batch); context {res['ctx']} for both",
              f"- Command: `{res['command']}`", ""]
@@ -314,8 +314,9 @@ def write_report(res, out):
               "timings).", "",
               f"- ternc reads {step / 1e6:.1f} MB per step: ternary weights {tb['ternary'] / 1e6:.1f} MB (tern2b, "
               f"2 bits per weight), head {tb['head'] / 1e6:.1f} MB ({tb['head_type']}), embedding row "
-              f"{tb['embedding_row'] / 1e3:.1f} kB (f32). Not counted: norms {tb['norms'] / 1e3:.0f} kB, the f32 KV "
-              f"cache at tg128's mean position {tb['kv_cache_f32'] / 1e6:.1f} MB.",
+              f"{tb['embedding_row'] / 1e3:.1f} kB (f32). Not counted: norms {tb['norms'] / 1e3:.0f} kB, the "
+              f"{tb.get('kv_type', 'f32')} KV cache at tg128's mean position "
+              f"{tb.get('kv_cache', tb.get('kv_cache_f32', 0)) / 1e6:.1f} MB.",
               f"- llama.cpp reads {lstep / 1e6:.1f} MB per step: TQ2_0 {lb['ternary'] / 1e6:.1f} MB, head "
               f"{lb['head'] / 1e6:.1f} MB ({res['head_type']}), embedding row {lb['embedding_row']} B.", "",
               "| threads | read bandwidth (before / after) | ternc bound | ternc tg128 | fraction | llama.cpp bound | "
@@ -456,7 +457,8 @@ def main():
     os.makedirs(os.path.dirname(out), exist_ok=True)
     meta, tensors = read_gguf_header(model)
     arch = meta["general.architecture"]
-    decode = decode_bytes(meta, tensors, (PROMPT_LEN - 1) / 2, "int8" in args.ternc_args)
+    decode = decode_bytes(meta, tensors, (PROMPT_LEN - 1) / 2, "int8" in args.ternc_args,
+                          re.search(r"--kv-cache[= ]f16", args.ternc_args) is not None)
     rng = random.Random(args.seed)
     ids = [rng.randrange(259, decode["vocab"]) for _ in range(PROMPT_LEN)]
     ids_text = ",".join(map(str, ids))

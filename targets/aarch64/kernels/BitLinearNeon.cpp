@@ -4,8 +4,8 @@
 //    instantiated with a NEON Isa: same tiles, same exact integer sums, same epilogue.
 //  - neonlut16_tbl: no dotprod: per pair of activations, a 16-entry table of the 9 sums q0 t0 + q1 t1 that
 //    `tbl` indexes with 16 weight rows' 4-bit pair indices at once.
-// Both end in targets/BitLinearEpilogue.h, so outputs equal the x86 kernels' bit for bit (per-tensor and
-// per-row scales).
+// Both end in targets/BitLinearEpilogue.h, so outputs equal the x86 kernels' bit for bit (per-group scales too:
+// every kernel sums the scaled groups exactly, in double; docs/ternary.md).
 #include "targets/aarch64/kernels/BitLinearNeon.h"
 
 #include "codegen/kernels/KernelMath.h"
@@ -29,7 +29,6 @@ namespace tk_bitlinear_sdot {
 
 struct Isa {
   using V = int32x4_t;  // integer vectors of every element width, reinterpreted where needed
-  using F = float32x4_t;
   static constexpr int64_t B = 16;
   // 32 registers: a 4 x 4 tile of accumulators, 4 code vectors and the q vector.
   static constexpr int MR = 4, MRG = 2, NR = 4, NR1 = 8;
@@ -45,12 +44,14 @@ struct Isa {
   template <int N> TK_FN void hsums(const V (&a)[N], int32_t (&out)[N]) {
     TK_UNROLL for (int j = 0; j < N; ++j) out[j] = vaddvq_s32(a[j]);
   }
-  TK_FN F fzero() { return vdupq_n_f32(0.0f); }
-  TK_FN F toFloat(V v) { return vcvtq_f32_s32(v); }
-  TK_FN F fma(F a, F b, F c) { return vfmaq_f32(c, a, b); }
-  TK_FN float fhsum(F v) { return vaddvq_f32(v); }
-  /// The scale of the group holding weights [k, k + 16) (a group is a multiple of 32 weights).
-  TK_FN F groupScale(const float *row, int64_t k, int64_t group, int64_t K) { return vdupq_n_f32(row[k / group]); }
+  /// acc + lanes 0-1 of d times lo + lanes 2-3 times hi, in double (each product exact).
+  using D = float64x2_t;
+  TK_FN D dzero() { return vdupq_n_f64(0.0); }
+  TK_FN D scaleAdd(V d, double lo, double hi, D acc) {
+    acc = vfmaq_f64(acc, vcvtq_f64_s64(vmovl_s32(vget_low_s32(d))), vdupq_n_f64(lo));
+    return vfmaq_f64(acc, vcvtq_f64_s64(vmovl_high_s32(d)), vdupq_n_f64(hi));
+  }
+  TK_FN double dhsum(D v) { return vaddvq_f64(v); }
 };
 
 #include "targets/x86-avx2/kernels/BitLinearCore.inc"

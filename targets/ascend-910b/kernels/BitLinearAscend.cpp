@@ -3,8 +3,8 @@
 // packed weight constant (AscendSchedule.h: the AscendPackedWeight header, then the storages). Work items are
 // the schedule's AICs (blockDim); each item simulates one AIC and its two AIVs with buffers of the real sizes
 // on the stack (kernels/AscendSim.h), checking every operation. Outputs equal the x86 kernels' bit for bit
-// (exact integer sums, the shared epilogue of targets/BitLinearEpilogue.h), except with per-group scales, whose
-// groups are summed in double here and in f32 vector lanes on x86 (docs/ascend.md).
+// (exact integer sums; per-group scales applied and summed in double, exactly, as on x86; the shared epilogue of
+// targets/BitLinearEpilogue.h; docs/ascend.md).
 //
 // Unlike the other kernels this one calls three libc functions, on cold paths only: a violated check prints
 // the operation and capacity to stderr and aborts (the kernel contract has no error channel), and with

@@ -29,7 +29,6 @@ namespace tk_bitlinear_avx2 {
 
 struct Isa {
   using V = __m256i;
-  using F = __m256;
   static constexpr int64_t B = 32;
   static constexpr int MR = 2, MRG = 1, NR = 4, NR1 = 4;
   TK_FN V load(const void *p) { return _mm256_loadu_si256(static_cast<const __m256i *>(p)); }
@@ -49,17 +48,17 @@ struct Isa {
   template <int N> TK_FN void hsums(const V (&a)[N], int32_t (&out)[N]) {
     TK_UNROLL for (int j = 0; j < N; ++j) out[j] = hsum(a[j]);
   }
-  TK_FN F fzero() { return _mm256_setzero_ps(); }
-  TK_FN F toFloat(V v) { return _mm256_cvtepi32_ps(v); }
-  TK_FN F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
-  TK_FN float fhsum(F v) {
-    __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    x = _mm_add_ps(x, _mm_movehl_ps(x, x));
-    x = _mm_add_ss(x, _mm_movehdup_ps(x));
-    return _mm_cvtss_f32(x);
+  /// acc + the low 4 lanes of d times lo + the high 4 times hi, in double (each product exact).
+  using D = __m256d;
+  TK_FN D dzero() { return _mm256_setzero_pd(); }
+  TK_FN D scaleAdd(V d, double lo, double hi, D acc) {
+    acc = _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(d)), _mm256_set1_pd(lo), acc);
+    return _mm256_fmadd_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256(d, 1)), _mm256_set1_pd(hi), acc);
   }
-  /// The scale of the group holding weights [k, k + 32) (a group is a multiple of 32 weights).
-  TK_FN F groupScale(const float *row, int64_t k, int64_t group, int64_t K) { return _mm256_set1_ps(row[k / group]); }
+  TK_FN double dhsum(D v) {
+    __m128d x = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(x, _mm_unpackhi_pd(x, x)));
+  }
 };
 
 #include "targets/x86-avx2/kernels/BitLinearCore.inc"
@@ -101,7 +100,6 @@ namespace tk_bitlinear_vnni512 {
 
 struct Isa {
   using V = __m512i;
-  using F = __m512;
   static constexpr int64_t B = 64;
   static constexpr int MR = 4, MRG = 2, NR = 4, NR1 = 8;
   TK_FN V load(const void *p) { return _mm512_loadu_si512(p); }
@@ -143,22 +141,17 @@ struct Isa {
       TK_UNROLL for (int j = 0; j < N; ++j) out[j] = hsum(a[j]);
     }
   }
-  TK_FN F fzero() { return _mm512_setzero_ps(); }
-  TK_FN F toFloat(V v) { return _mm512_cvtepi32_ps(v); }
-  TK_FN F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
-  TK_FN float fhsum(F v) {
-    __m256 x = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-    __m128 y = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-    y = _mm_add_ps(y, _mm_movehl_ps(y, y));
-    y = _mm_add_ss(y, _mm_movehdup_ps(y));
-    return _mm_cvtss_f32(y);
+  /// acc + lanes 0-7 of d times lo + lanes 8-15 times hi, in double (each product exact).
+  using D = __m512d;
+  TK_FN D dzero() { return _mm512_setzero_pd(); }
+  TK_FN D scaleAdd(V d, double lo, double hi, D acc) {
+    acc = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_castsi512_si256(d)), _mm512_set1_pd(lo), acc);
+    return _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(d, 1)), _mm512_set1_pd(hi), acc);
   }
-  /// Lanes 0-7 hold weights [k, k + 32), lanes 8-15 [k + 32, k + 64): each half lies in one group (groups are
-  /// multiples of 32 weights); past K (the zero-padded tail) any scale does.
-  TK_FN F groupScale(const float *row, int64_t k, int64_t group, int64_t K) {
-    int64_t last = K / group - 1, g0 = k / group, g1 = (k + 32) / group;
-    __m256 lo = _mm256_set1_ps(row[g0 < last ? g0 : last]), hi = _mm256_set1_ps(row[g1 < last ? g1 : last]);
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_zextps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+  TK_FN double dhsum(D v) {
+    __m256d x = _mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1));
+    __m128d y = _mm_add_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(y, _mm_unpackhi_pd(y, y)));
   }
 };
 
