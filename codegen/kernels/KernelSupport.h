@@ -100,7 +100,11 @@ TK_INLINE float halfToFloat(uint16_t h) {
   uint32_t special = bits | 0x7f800000u;
   // Subnormal: value = mant * 2^-24, computed exactly as (2^-14 + mant * 2^-24) - 2^-14.
   float sub = floatFromBits(bits + (113u << 23)) - floatFromBits(113u << 23);
-  uint32_t r = exp == 0x0f800000u ? special : exp == 0 ? floatBits(sub) : normal;
+  // Selected with masks, not `?:`: LLVM turns two tests of one value into a switch, which keeps the loops that
+  // convert a row from vectorizing (the decode attention over an f16 KV cache).
+  uint32_t isSpecial = 0u - ((exp + 0x00800000u) >> 28); // all ones iff exp == 0x0f800000
+  uint32_t isZero = 0u - ((exp - 1u) >> 31);              // all ones iff exp == 0
+  uint32_t r = (special & isSpecial) | (floatBits(sub) & isZero) | (normal & ~(isSpecial | isZero));
   return floatFromBits(sign | r);
 }
 

@@ -101,7 +101,7 @@ namespace tk_bitlinear_vnni512 {
 struct Isa {
   using V = __m512i;
   static constexpr int64_t B = 64;
-  static constexpr int MR = 4, MRG = 2, NR = 4, NR1 = 8;
+  static constexpr int MR = 4, MRG = 4, NR = 4, NR1 = 8;
   TK_FN V load(const void *p) { return _mm512_loadu_si512(p); }
   /// Bits 2s..2s+1 of each byte into bits 0..1: one GF(2) affine transform per byte (row i of the bit matrix
   /// is byte 7 - i of the qword) instead of a shift and a mask.
