@@ -19,11 +19,19 @@
 
 namespace {
 
-/// Spins this many pause iterations, then yields this many times, before
-/// sleeping in the kernel: enough to catch the next parallel_for of a decode
-/// loop (µs apart) without a futex round trip, while yielding lets a thread
-/// that has real work run when there are more threads than free cores.
-constexpr int kSpinIterations = 512;
+/// Spins (pause) for up to this long, then yields this many times, before
+/// sleeping in the kernel. The spin must outlast the gaps between the
+/// parallel_fors of a decode step (the caller's serial ops, an unbalanced
+/// last chunk) or every gap costs a futex sleep and wake-up: with a spin of
+/// 512 pauses (a few to a few tens of µs depending on the CPU's pause
+/// latency) a 2-thread BitNet-2B4T decode made 172 context switches per token,
+/// used 1.65 of 2 cores and ran tg128 at 17.9 t/s; spinning up to 1 ms brought
+/// that to 7 per token, 1.86 cores and 19.9 t/s (docs/runtime.md). Yielding
+/// then lets a thread with real work run when there are more threads than
+/// free cores. Timed with steady_clock (vDSO, no syscall), read every 64
+/// pauses, so the spin lasts the same on every CPU.
+constexpr int64_t kSpinNanos = 1000000;
+constexpr int kPausesPerClockRead = 64;
 constexpr int kYieldIterations = 64;
 
 inline void cpuRelax() {
@@ -37,11 +45,19 @@ inline void cpuRelax() {
 /// Waits until `word` differs from `seen`: spin first, then futex-sleep
 /// (std::atomic::wait is a futex on Linux for 32-bit words).
 uint32_t waitChange(const std::atomic<uint32_t> &word, uint32_t seen) {
-  for (int i = 0; i < kSpinIterations + kYieldIterations; ++i) {
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    for (int i = 0; i < kPausesPerClockRead; ++i) {
+      uint32_t now = word.load(std::memory_order_acquire);
+      if (now != seen) return now;
+      cpuRelax();
+    }
+    if (std::chrono::steady_clock::now() - start > std::chrono::nanoseconds(kSpinNanos)) break;
+  }
+  for (int i = 0; i < kYieldIterations; ++i) {
     uint32_t now = word.load(std::memory_order_acquire);
     if (now != seen) return now;
-    if (i < kSpinIterations) cpuRelax();
-    else std::this_thread::yield();
+    std::this_thread::yield();
   }
   for (;;) {
     word.wait(seen, std::memory_order_acquire);
