@@ -370,7 +370,7 @@ def write_configs(cfg, out):
             f.write("\n")
 
 
-def plot(log, path):
+def plot(log, path, threads):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -380,7 +380,7 @@ def plot(log, path):
     ax.plot(tok, [r["val_loss"] for r in log], label="validation (held-out 5%)")
     ax.set_xlabel("training tokens (millions)")
     ax.set_ylabel("cross entropy (nats / token)")
-    ax.set_title("examples/tiny-fortunes: ternary llama, 1 CPU thread")
+    ax.set_title(f"examples/tiny-fortunes: ternary llama, {threads} CPU thread{'s' if threads > 1 else ''}")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -439,7 +439,7 @@ def main():
         w = csv.DictWriter(f, fieldnames=list(log[0]))
         w.writeheader()
         w.writerows(log)
-    plot(log, args.plot)
+    plot(log, args.plot, args.threads)
 
     ids = encode_text(spm_ids, spm_model, heldout_text, os.path.join(args.work, "heldout_scratch.txt"))
     model.eval()
