@@ -26,12 +26,14 @@ namespace {
 /// 512 pauses (a few to a few tens of µs depending on the CPU's pause
 /// latency) a 2-thread BitNet-2B4T decode made 172 context switches per token,
 /// used 1.65 of 2 cores and ran tg128 at 17.9 t/s; spinning up to 1 ms brought
-/// that to 7 per token, 1.86 cores and 19.9 t/s (docs/runtime.md). Yielding
+/// that to 2-3 per token, 1.9 cores and 22 t/s (docs/runtime.md). Yielding
 /// then lets a thread with real work run when there are more threads than
-/// free cores. Timed with steady_clock (vDSO, no syscall), read every 64
+/// free cores; the spin itself yields every ~1000 pauses for the same reason.
+/// Timed with steady_clock (vDSO, no syscall), read every 64
 /// pauses, so the spin lasts the same on every CPU.
 constexpr int64_t kSpinNanos = 1000000;
 constexpr int kPausesPerClockRead = 64;
+constexpr int kClockReadsPerYield = 16;  // a yield every ~1000 pauses, some 10-100 µs
 constexpr int kYieldIterations = 64;
 
 inline void cpuRelax() {
@@ -46,13 +48,16 @@ inline void cpuRelax() {
 /// (std::atomic::wait is a futex on Linux for 32-bit words).
 uint32_t waitChange(const std::atomic<uint32_t> &word, uint32_t seen) {
   auto start = std::chrono::steady_clock::now();
-  for (;;) {
+  for (int reads = 1;; ++reads) {
     for (int i = 0; i < kPausesPerClockRead; ++i) {
       uint32_t now = word.load(std::memory_order_acquire);
       if (now != seen) return now;
       cpuRelax();
     }
     if (std::chrono::steady_clock::now() - start > std::chrono::nanoseconds(kSpinNanos)) break;
+    // Now and then give the core away: with more runnable threads than cores (several programs, or tests
+    // run in parallel) the thread that holds the work may be waiting for this one's time slice.
+    if (reads % kClockReadsPerYield == 0) std::this_thread::yield();
   }
   for (int i = 0; i < kYieldIterations; ++i) {
     uint32_t now = word.load(std::memory_order_acquire);
