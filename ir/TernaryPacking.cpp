@@ -6,27 +6,27 @@
 namespace ternc {
 
 int64_t TernaryLayout::byteOffset(int64_t r, int64_t kk, int64_t k, int *shift) const {
-  const int64_t b = blockBytes, rowBytes = paddedK(k) / 4;
-  int64_t block = kk / (4 * b), within = kk % (4 * b), s = within / b, j = within % b;
-  *shift = int(2 * s);
-  return (r / kRowGroup) * kRowGroup * rowBytes + (block * kRowGroup + r % kRowGroup) * b + j;
+  const int64_t b = blockBytes, rows = panelRows(), panelBytes = paddedK(k) / kBlockK * b;
+  *shift = int(2 * ((kk % kBlockK) / 4));
+  return (r / rows) * panelBytes + (kk / kBlockK) * b + 4 * (r % rows) + kk % 4;
 }
 
 std::vector<uint8_t> TernaryLayout::pack(const int8_t *t, int64_t n, int64_t k) const {
   if (codec) return codec->pack(t, n, k);
-  // Padding rows keep code 1 (t = 0). Each output byte gathers its four codes (byteOffset's layout, walked in
-  // order rather than computed per weight: this runs on every weight of a model at compile time).
+  // Padding rows and weights keep code 1 (t = 0). Each row fills 4 bytes of each block of its panel (byteOffset's
+  // layout, walked in order rather than computed per weight: this runs on every weight of a model at compile
+  // time).
   std::vector<uint8_t> out(size_t(bytes(n, k)), 0x55);
-  const int64_t b = blockBytes, rowBytes = paddedK(k) / 4, blocks = rowBytes / b;
+  const int64_t b = blockBytes, rows = panelRows(), blocks = paddedK(k) / kBlockK, panelBytes = blocks * b;
   for (int64_t r = 0; r < n; ++r) {
     const int8_t *row = t + r * k;
-    uint8_t *dst = out.data() + (r / kRowGroup) * kRowGroup * rowBytes + (r % kRowGroup) * b;
-    for (int64_t block = 0; block < blocks; ++block, dst += kRowGroup * b) {
-      int64_t k0 = block * 4 * b;
-      for (int64_t j = 0; j < b; ++j) {
+    uint8_t *dst = out.data() + (r / rows) * panelBytes + 4 * (r % rows);
+    for (int64_t block = 0; block < blocks; ++block, dst += b) {
+      int64_t k0 = block * kBlockK;
+      for (int64_t j = 0; j < 4; ++j) {
         unsigned byte = 0;
         for (int s = 0; s < 4; ++s) {
-          int64_t kk = k0 + s * b + j;
+          int64_t kk = k0 + 4 * s + j;
           byte |= unsigned(kk < k ? row[kk] + 1 : 1) << (2 * s);
         }
         dst[j] = uint8_t(byte);
@@ -38,15 +38,15 @@ std::vector<uint8_t> TernaryLayout::pack(const int8_t *t, int64_t n, int64_t k) 
 
 bool TernaryLayout::unpack(const uint8_t *packed, int64_t n, int64_t k, int8_t *t) const {
   if (codec) return codec->unpack(packed, size_t(codec->bytes(n, k)), n, k, t);
-  const int64_t b = blockBytes, rowBytes = paddedK(k) / 4, blocks = rowBytes / b;
+  const int64_t b = blockBytes, rows = panelRows(), blocks = paddedK(k) / kBlockK, panelBytes = blocks * b;
   for (int64_t r = 0; r < n; ++r) {
     int8_t *row = t + r * k;
-    const uint8_t *src = packed + (r / kRowGroup) * kRowGroup * rowBytes + (r % kRowGroup) * b;
-    for (int64_t block = 0; block < blocks; ++block, src += kRowGroup * b) {
-      int64_t k0 = block * 4 * b;
-      for (int64_t j = 0; j < b; ++j)
+    const uint8_t *src = packed + (r / rows) * panelBytes + 4 * (r % rows);
+    for (int64_t block = 0; block < blocks; ++block, src += b) {
+      int64_t k0 = block * kBlockK;
+      for (int64_t j = 0; j < 4; ++j)
         for (int s = 0; s < 4; ++s) {
-          int64_t kk = k0 + s * b + j;
+          int64_t kk = k0 + 4 * s + j;
           if (kk >= k) continue;
           int code = (src[j] >> (2 * s)) & 3;
           if (code == 3) return false;

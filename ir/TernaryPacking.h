@@ -30,21 +30,26 @@ struct TernaryLayoutCodec {
 /// A packed layout of a ternary matrix t[N, K] (values -1, 0, +1).
 struct TernaryLayout {
   std::string_view name;
-  /// "tern2b<B>": 2-bit codes t + 1 in blocks of B bytes holding 4B weights;
-  /// byte j of block b, bits 2s..2s+1, is weight k = 4B*b + B*s + j; rows
-  /// padded with zeros to a multiple of 4B weights; the blocks of each
-  /// group of kRowGroup rows interleaved (block b of row r at block index
-  /// b * kRowGroup + r % kRowGroup of the group), N padded with zero rows
-  /// (targets/x86-avx2/kernels/BitLinear.h has the full description).
+  /// "tern2b<B>": 2-bit codes t + 1 of panels of P = B/4 rows. Rows are padded
+  /// with zeros to a multiple of kRowPad (16), each row to a multiple of
+  /// kBlockK (16) weights; panel p (rows pP .. pP + P - 1) takes Kp/16 blocks
+  /// of B bytes, stored one after another, and the panels follow each other.
+  /// In block b of a panel, byte 4l + j, bits 2s..2s+1, is the code of row
+  /// pP + l, weight k = 16b + 4s + j: one vector is P rows by 4 weights per
+  /// step s, as a vpdpbusd / vpmaddubsw against 4 broadcast activations
+  /// wants it (targets/x86-avx2/kernels/BitLinear.h has the full description).
   int64_t blockBytes = 0;
-  static constexpr int64_t kRowGroup = 8;
+  static constexpr int64_t kRowPad = 16;
+  static constexpr int64_t kBlockK = 16;
   /// Set for a layout a target registered (registerTernaryLayout): the methods below call it.
   std::shared_ptr<const TernaryLayoutCodec> codec;
 
   /// Weights per row after padding.
-  int64_t paddedK(int64_t k) const { return (k + 4 * blockBytes - 1) / (4 * blockBytes) * (4 * blockBytes); }
+  static int64_t paddedK(int64_t k) { return (k + kBlockK - 1) / kBlockK * kBlockK; }
   /// Rows after padding.
-  static int64_t paddedN(int64_t n) { return (n + kRowGroup - 1) / kRowGroup * kRowGroup; }
+  static int64_t paddedN(int64_t n) { return (n + kRowPad - 1) / kRowPad * kRowPad; }
+  /// Rows per panel.
+  int64_t panelRows() const { return blockBytes / 4; }
   /// Bytes of a packed [n, k] matrix (a registered layout: of its default packing; check() says whether a
   /// given constant is well formed).
   int64_t bytes(int64_t n, int64_t k) const { return codec ? codec->bytes(n, k) : paddedN(n) * paddedK(k) / 4; }

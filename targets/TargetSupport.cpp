@@ -186,15 +186,18 @@ std::vector<int64_t> explainedRows(const Value &q, bool *symbolic) {
   return {rows};
 }
 
-std::string threadSplitText(int64_t m, bool symbolic, int64_t n, int64_t k, int64_t rowsPerItem) {
+std::string threadSplitText(int64_t m, bool symbolic, int64_t n, int64_t k, int64_t rowsPerItem,
+                            int64_t leastGrainPrefill) {
   int64_t items = (n + rowsPerItem - 1) / rowsPerItem;
   int64_t perItem = rowsPerItem * k * m;
-  int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / std::max<int64_t>(1, perItem));
+  int64_t least = m > 1 ? leastGrainPrefill : 1;
+  int64_t grain = std::max<int64_t>(least, (int64_t(1) << 20) / std::max<int64_t>(1, perItem));
   int64_t tasks = (items + grain - 1) / grain;
-  return fmt::format("  M = {}{}: {} item{} of {} output columns, grain {} (about 2^20 multiply-adds per task): {} "
+  return fmt::format("  M = {}{}: {} item{} of {} output columns, grain {} (about 2^20 multiply-adds per task{}): {} "
                      "task{} for the executable's threads\n",
                      m, !symbolic ? "" : (m == 1 ? " (decode)" : " (prefill)"), items, items == 1 ? "" : "s",
-                     rowsPerItem, grain, tasks, tasks == 1 ? "" : "s");
+                     rowsPerItem, grain, least > 1 ? fmt::format(", at least {}", least) : "", tasks,
+                     tasks == 1 ? "" : "s");
 }
 
 } // namespace ternc

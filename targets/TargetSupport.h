@@ -38,8 +38,10 @@ std::string bytesText(double bytes);
 std::string secondsText(double seconds);
 std::vector<int64_t> explainedRows(const Value &q, bool *symbolic);
 /// The thread split line of a CPU BitLinear kernel (targets/BitLinearKernel.h items of `rowsPerItem` output
-/// columns, about 2^20 multiply-adds per task) for M rows of an [N, K] weight.
-std::string threadSplitText(int64_t m, bool symbolic, int64_t n, int64_t k, int64_t rowsPerItem);
+/// columns, about 2^20 multiply-adds per task, and at least `leastGrainPrefill` items when M > 1) for M rows of
+/// an [N, K] weight.
+std::string threadSplitText(int64_t m, bool symbolic, int64_t n, int64_t k, int64_t rowsPerItem,
+                            int64_t leastGrainPrefill = 1);
 
 /// The legalization a CPU target's packing pass does: every BitLinear without a kernel yet whose weight (and
 /// gate weight) `unsupported` accepts (returns "") gets them packed in the registered ternary layout `layout`

@@ -51,7 +51,8 @@ const std::vector<A64Kernel> &a64Kernels() {
   // shared by the 64 rows of a block of 4 items: 1 per 16 weights of a row).
   static const std::vector<A64Kernel> kernels = {
       {"tk_bitlinear_neon2b16_sdot", "neon2b16", "aarch64-pack-sdot", "NEON sdot (Armv8.2-A dotprod)", true,
-       TK_TERN_ROW_GROUP, 64, "decode (M = 1) 1 x 8, prefill 4 x 4 accumulators", 1.25, 2.25, 4},
+       TK_BITLINEAR_ROWS, 16, "panels of 4 rows; decode (M = 1) 4 panels x 4 accumulators, prefill 4 x 4 panels", 1.25, 2.25,
+       4},
       {"tk_bitlinear_neonlut16_tbl", "neonlut16", "aarch64-pack-tbl",
        "NEON tbl lookup tables over pairs of weights (Armv8-A)", false, TK_NEON_LUT_ROWS, 4,
        "16 weight rows per tbl, 4 groups of 16 rows share one activation row's tables", 4.75, 0.0, 1},
@@ -240,7 +241,7 @@ std::string AArch64Target::explainTiling(const Op &op, const CpuSelection &cpu) 
     double instr = matrices * double(npad) * vectors * (double(m) * k->perRow + tiles * k->perTile);
     double memS = (weightBytes + otherBytes) / (hw.memoryGBs * 1e9);
     double cpuS = instr / (hw.ghz * 1e9 * hw.vectorIssue * std::max(1, hw.cores));
-    out += threadSplitText(m, symbolic, n, kk, TK_BITLINEAR_ROWS);
+    out += threadSplitText(m, symbolic, n, kk, TK_BITLINEAR_ROWS, k->dotprod ? 4 : 1);  // the kernels' grain()
     out += fmt::format("    cost model: memory traffic {} of weights + {} of activations and outputs; {:.3g} M "
                        "multiply-adds in {:.3g} M vector instructions; memory {} at {} GB/s, compute {} at {} GHz x {} "
                        "per cycle x {} cores: {}\n",

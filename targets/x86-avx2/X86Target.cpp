@@ -8,6 +8,7 @@
 
 #include "ir/Error.h"
 #include "ir/IR.h"
+#include "ir/TernaryPacking.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -21,16 +22,16 @@ extern "C" const char ternc_kernels_x86_64_bc_end[];
 namespace ternc {
 
 const std::vector<X86Kernel> &x86Kernels() {
-  // Tiles as in kernels/BitLinear.cpp's Isa structs. Instructions: AVX2 multiplies with vpmaddubsw + vpmaddwd
-  // + vpaddd and extracts codes with a shift and a mask; VNNI multiplies with one vpdpbusd; on zmm GFNI
-  // extracts with one vgf2p8affineqb (the first of four with a mask).
+  // Tiles as in kernels/BitLinear.cpp's Isa structs. Instructions per multiply-add of one panel by 4
+  // broadcast activations: AVX2 vpmaddubsw + vpmaddwd + vpaddd, VNNI one vpdpbusd; code extraction per panel
+  // and step: AVX2 a shift and a mask, zmm one vgf2p8affineqb.
   static const std::vector<X86Kernel> kernels = {
       {"tk_bitlinear_tern2b64_vnni512", "tern2b64", "x86-pack-vnni512",
-       "AVX512-VNNI vpdpbusd on zmm, GFNI code extraction", 64, 4, 2, 4, 8, 1.0, 1.0},
-      {"tk_bitlinear_tern2b32_vnni256", "tern2b32", "x86-pack-vnni256", "AVX512-VNNI vpdpbusd on ymm", 32, 4, 2, 4,
-       8, 1.0, 2.0},
-      {"tk_bitlinear_tern2b32_avx2", "tern2b32", "x86-pack-avx2", "AVX2 vpmaddubsw + vpmaddwd on ymm", 32, 2, 1, 4, 4,
-       3.0, 2.0},
+       "AVX512-VNNI vpdpbusd on zmm, GFNI code extraction", 64, 8, 8, 1.0, 1.25},
+      {"tk_bitlinear_tern2b32_vnni256", "tern2b32", "x86-pack-vnni256", "AVX512-VNNI vpdpbusd on ymm", 32, 4, 4, 1.0,
+       2.25},
+      {"tk_bitlinear_tern2b32_avx2", "tern2b32", "x86-pack-avx2", "AVX2 vpmaddubsw + vpmaddwd on ymm", 32, 4, 2, 3.0,
+       2.25},
   };
   return kernels;
 }
@@ -52,20 +53,23 @@ struct Estimate {
   const char *bound() const { return memorySeconds >= computeSeconds ? "memory-bound" : "compute-bound"; }
 };
 
+/// `groups`: scale groups along K (1 for per-tensor and per-row scales).
 Estimate estimate(const X86Kernel &k, const HardwareInfo &hw, int64_t m, int64_t n, int64_t kk, bool gated,
-                  bool grouped, bool residual) {
-  int64_t b = k.blockBytes, npad = (n + TK_TERN_ROW_GROUP - 1) / TK_TERN_ROW_GROUP * TK_TERN_ROW_GROUP;
-  int64_t kp = (kk + 4 * b - 1) / (4 * b) * (4 * b), vectors = kp / b;
+                  int64_t groups, bool residual) {
+  const TernaryLayout *layout = findTernaryLayout(k.layout);
+  int64_t npad = layout->paddedN(n), kp = layout->paddedK(kk), blocks = kp / TernaryLayout::kBlockK;
+  double panels = double(npad / layout->panelRows());
   double matrices = gated ? 2 : 1;
   Estimate e{};
-  e.weightBytes = matrices * double(npad) * double(kp / 4);
+  e.weightBytes = matrices * double(layout->bytes(n, kk));
   e.otherBytes = double(m * kk) + 4.0 * double(m) * (1.0 + double(n) * (residual ? 2 : 1));
   e.macs = matrices * double(m) * double(n) * double(kk);
-  int tileRows = m == 1 ? 1 : grouped ? k.mrGrouped : k.mr;
-  // Grouped scales also subtract the offset, convert and fma per vector (kernels/BitLinearCore.inc).
-  double perDot = k.instrPerDot + (grouped ? 3.0 : 0.0);
+  int tileRows = m == 1 ? 1 : groups > 1 ? k.mrGrouped : k.mr;
   double rowTiles = double((m + tileRows - 1) / tileRows);
-  e.instructions = matrices * double(npad) * double(vectors) * (double(m) * perDot + rowTiles * k.instrPerCodes);
+  // 4 steps per block; each scale group ends with a subtraction, 2 conversions and 2 fmas per accumulator.
+  e.instructions = matrices * panels *
+                   (double(blocks) * 4.0 * (double(m) * k.instrPerDot + rowTiles * k.instrPerCodes) +
+                    double(groups) * double(m) * 5.0);
   e.memorySeconds = (e.weightBytes + e.otherBytes) / (hw.memoryGBs * 1e9);
   e.computeSeconds = e.instructions / (hw.ghz * 1e9 * hw.vectorIssue * std::max(1, hw.cores));
   return e;
@@ -127,26 +131,28 @@ std::string X86TargetBase::explainTiling(const Op &op, const CpuSelection &cpu) 
   int64_t n = wt.dim(0).value(), kk = wt.dim(1).value();
   TernScale g = wt.ternScale();
   bool grouped = g.kind == TernScale::Group && g.group < kk;
+  int64_t groups = grouped ? kk / g.group : 1;
   HardwareInfo hw = hardware();
-  int64_t npad = (n + TK_TERN_ROW_GROUP - 1) / TK_TERN_ROW_GROUP * TK_TERN_ROW_GROUP;
-  int64_t kp = (kk + 4 * k->blockBytes - 1) / (4 * k->blockBytes) * (4 * k->blockBytes);
-  out += fmt::format("  packing: {} (2-bit codes t + 1 in {}-byte blocks, rows interleaved in groups of {}): "
+  const TernaryLayout *layout = findTernaryLayout(k->layout);
+  int64_t npad = layout->paddedN(n), kp = layout->paddedK(kk);
+  out += fmt::format("  packing: {} (2-bit codes t + 1, panels of {} rows by 16 weights in {}-byte blocks): "
                      "[{}, {}] padded to [{}, {}], {} per matrix{}\n",
-                     k->layout, k->blockBytes, TK_TERN_ROW_GROUP, n, kk, npad, kp, bytesText(double(npad * kp / 4)),
-                     gated ? " (weight and gate)" : "");
+                     k->layout, layout->panelRows(), k->blockBytes, n, kk, npad, kp,
+                     bytesText(double(layout->bytes(n, kk))), gated ? " (weight and gate)" : "");
   out += fmt::format("  kernel: {} ({}), the widest the cpu runs (", k->symbol, k->isa);
   for (const X86Kernel &c : x86Kernels())
     out += fmt::format("{}{}: {}", &c == &x86Kernels().front() ? "" : ", ", c.symbol + 13,
                        runsKernel(triple(), cpu, c) ? "yes" : "no");
   out += ")\n";
-  out += fmt::format("  register tiles: decode (M = 1) 1 x {}, prefill {} x {} accumulators ({} vector registers of {} "
-                     "bits)\n",
-                     k->nr1, grouped ? k->mrGrouped : k->mr, k->nr, hw.vectorRegisters, hw.vectorBits);
+  out += fmt::format("  register tiles: decode (M = 1) 1 x {} rows (4 accumulators per panel), prefill {} x {} "
+                     "({} vector registers of {} bits)\n",
+                     TK_BITLINEAR_ROWS, grouped ? k->mrGrouped : k->mr, TK_BITLINEAR_ROWS, hw.vectorRegisters,
+                     hw.vectorBits);
   // Rows M: static if the activation's rows are, else decode (1) and a 128-token prefill.
   bool symbolic = false;
   for (int64_t m : explainedRows(*q, &symbolic)) {
-    out += threadSplitText(m, symbolic, n, kk, TK_BITLINEAR_ROWS);
-    Estimate e = estimate(*k, hw, m, n, kk, gated, grouped, residual);
+    out += threadSplitText(m, symbolic, n, kk, TK_BITLINEAR_ROWS, 4);  // BitLinearCore.inc grain()
+    Estimate e = estimate(*k, hw, m, n, kk, gated, groups, residual);
     out += fmt::format("    cost model: memory traffic {} of weights + {} of activations and outputs; {:.3g} M "
                        "multiply-adds in {:.3g} M vector instructions; memory {} at {} GB/s, compute {} at {} GHz x {} "
                        "per cycle x {} cores: {}\n",
@@ -157,7 +163,7 @@ std::string X86TargetBase::explainTiling(const Op &op, const CpuSelection &cpu) 
     for (const X86Kernel &c : x86Kernels())
       if (runsKernel(triple(), cpu, c))
         estimates.push_back(fmt::format("{} {}", c.symbol + 13,
-                                        secondsText(estimate(c, hw, m, n, kk, gated, grouped, residual).seconds())));
+                                        secondsText(estimate(c, hw, m, n, kk, gated, groups, residual).seconds())));
     out += fmt::format("    estimate per kernel: {}\n", fmt::join(estimates, ", "));
   }
   if (!out.empty() && out.back() == '\n') out.pop_back();

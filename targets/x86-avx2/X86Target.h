@@ -18,10 +18,10 @@ struct X86Kernel {
   const char *layout;     ///< weight packing, e.g. "tern2b64"
   const char *pass;       ///< the pass that packs for it, e.g. "x86-pack-vnni512"
   const char *isa;        ///< what it runs on, for explanations
-  int blockBytes;         ///< B: bytes per vector = weights per multiply-add instruction
-  int mr, mrGrouped, nr, nr1;  ///< register tile rows x columns (prefill, grouped scales, decode: 1 x nr1)
-  double instrPerDot;     ///< vector instructions per multiply-add of B weights by one activation row
-  double instrPerCodes;   ///< vector instructions extracting B codes (shared by the tile's activation rows)
+  int blockBytes;         ///< B: bytes per vector (P = B / 4 weight rows by 4 weights)
+  int mr, mrGrouped;      ///< activation rows of a prefill tile (per-tensor or per-row scales, grouped scales)
+  double instrPerDot;     ///< vector instructions per multiply-add of a panel by 4 activations of one row
+  double instrPerCodes;   ///< vector instructions extracting a panel's codes of one step (shared by the tile's rows)
 };
 
 /// The kernels, best first.

@@ -139,7 +139,8 @@ TEST_P(BitLinearKernels, FusedEpilogueMatchesTheInterpreter) {
   const Variant &v = GetParam();
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(0.5f, 2.0f), sym(-1.0f, 1.0f);
-  const int64_t m = 5, n = 37, k = 384;
+  // m: decode (one row, split accumulators), and prefill tiles of 8, 4, 2 and 1 rows; n: a partial panel.
+  const int64_t n = 37, k = 384;
   std::vector<EpilogueCase> cases = {
       {{TernScale::Tensor, 0}, "none", false, false, false, false},
       {{TernScale::Row, 0}, "relu", true, false, true, false},
@@ -151,8 +152,9 @@ TEST_P(BitLinearKernels, FusedEpilogueMatchesTheInterpreter) {
       {{TernScale::Row, 0}, "silu", true, true, true, true},
   };
   const char *acts[] = {"none", "relu", "relu2", "silu", "gelu"};
+  for (int64_t m : {1, 5, 19})
   for (const EpilogueCase &c : cases) {
-    SCOPED_TRACE(c.act + " group " + std::to_string(c.granularity.group) + " kind " +
+    SCOPED_TRACE("M " + std::to_string(m) + " " + c.act + " group " + std::to_string(c.granularity.group) + " kind " +
                  std::to_string(int(c.granularity.kind)));
     int64_t g = c.granularity.kind == TernScale::Group ? c.granularity.group : k;
     int64_t sRow = c.granularity.kind == TernScale::Tensor ? 0 : c.granularity.kind == TernScale::Row ? 1 : k / g;

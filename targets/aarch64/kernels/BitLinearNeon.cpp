@@ -30,28 +30,49 @@ namespace tk_bitlinear_sdot {
 struct Isa {
   using V = int32x4_t;  // integer vectors of every element width, reinterpreted where needed
   static constexpr int64_t B = 16;
-  // 32 registers: a 4 x 4 tile of accumulators, 4 code vectors and the q vector.
-  static constexpr int MR = 4, MRG = 2, NR = 4, NR1 = 8;
+  // 32 registers: prefill 4 activation rows x 4 panels of accumulators (2 rows with grouped scales, whose
+  // double sums take 2 registers per accumulator), 4 code vectors and the broadcast q.
+  static constexpr int MR = 4, MRG = 2;
   TK_FN V load(const void *p) { return vreinterpretq_s32_u8(vld1q_u8(static_cast<const uint8_t *>(p))); }
   TK_FN V codes(V packed, int s) {
     uint8x16_t shifted = vshlq_u8(vreinterpretq_u8_s32(packed), vdupq_n_s8(int8_t(-2 * s)));
     return vreinterpretq_s32_u8(vandq_u8(shifted, vdupq_n_u8(3)));
   }
-  TK_FN V dot(V acc, V u, V q) { return vdotq_s32(acc, vreinterpretq_s8_s32(u), vreinterpretq_s8_s32(q)); }
-  TK_FN V ones() { return vreinterpretq_s32_s8(vdupq_n_s8(1)); }
-  TK_FN V zero() { return vdupq_n_s32(0); }
-  TK_FN V sub(V a, V b) { return vsubq_s32(a, b); }
-  template <int N> TK_FN void hsums(const V (&a)[N], int32_t (&out)[N]) {
-    TK_UNROLL for (int j = 0; j < N; ++j) out[j] = vaddvq_s32(a[j]);
+  TK_FN V bcast(const int8_t *p) {
+    int32_t x;
+    __builtin_memcpy(&x, p, 4);
+    return vdupq_n_s32(x);
   }
-  /// acc + lanes 0-1 of d times lo + lanes 2-3 times hi, in double (each product exact).
+  TK_FN V bcast32(int32_t x) { return vdupq_n_s32(x); }
+  TK_FN V dot(V acc, V u, V q) { return vdotq_s32(acc, vreinterpretq_s8_s32(u), vreinterpretq_s8_s32(q)); }
+  TK_FN V zero() { return vdupq_n_s32(0); }
+  TK_FN V add(V a, V b) { return vaddq_s32(a, b); }
+  TK_FN V sub(V a, V b) { return vsubq_s32(a, b); }
+  TK_FN void store(int32_t *p, V v) { vst1q_s32(p, v); }
+  TK_FN int32_t sumBytes(const int8_t *p, int64_t n) {
+    V acc = zero();
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16) acc = vdotq_s32(acc, vdupq_n_s8(1), vld1q_s8(p + k));
+    int32_t sum = vaddvq_s32(acc);
+    for (; k < n; ++k) sum += p[k];
+    return sum;
+  }
+  /// Doubles: lanes 0-1 and 2-3 of an int32 vector.
   using D = float64x2_t;
   TK_FN D dzero() { return vdupq_n_f64(0.0); }
-  TK_FN D scaleAdd(V d, double lo, double hi, D acc) {
-    acc = vfmaq_f64(acc, vcvtq_f64_s64(vmovl_s32(vget_low_s32(d))), vdupq_n_f64(lo));
-    return vfmaq_f64(acc, vcvtq_f64_s64(vmovl_high_s32(d)), vdupq_n_f64(hi));
+  TK_FN void scaleAdd(V d, D slo, D shi, D &lo, D &hi) {
+    lo = vfmaq_f64(lo, vcvtq_f64_s64(vmovl_s32(vget_low_s32(d))), slo);
+    hi = vfmaq_f64(hi, vcvtq_f64_s64(vmovl_high_s32(d)), shi);
   }
-  TK_FN double dhsum(D v) { return vaddvq_f64(v); }
+  TK_FN void cvtScales(const float *p, D &lo, D &hi) {
+    float32x4_t f = vld1q_f32(p);
+    lo = vcvt_f64_f32(vget_low_f32(f));
+    hi = vcvt_high_f64_f32(f);
+  }
+  TK_FN void dstore(double *p, D lo, D hi) {
+    vst1q_f64(p, lo);
+    vst1q_f64(p + 2, hi);
+  }
 };
 
 #include "targets/x86-avx2/kernels/BitLinearCore.inc"

@@ -3,12 +3,12 @@
  * library, and by the aarch64 kernel tests (tests/aarch64/) for qemu-aarch64. docs/aarch64.md describes them.
  *
  * ---- Layout "neon2b16": 2-bit codes for the sdot kernel ---------------------
- * tern2b<B> of ir/TernaryPacking.h with B = 16 (one NEON register): rows in groups of 8 (N padded with zero
- * rows), each row Kp / 4 bytes (Kp = K rounded up to 64) in 16-byte blocks interleaved across the group's
- * rows: block b of row n starts at byte (n / 8) * 8 * Kp/4 + (b * 8 + n % 8) * 16; bits 2s..2s+1 of byte j of
- * a block hold the code t + 1 of weight k = 64b + 16s + j. One load gives, by shift and mask, four vectors of
- * 16 consecutive codes, multiplied with `sdot` (4-way int8 dot into int32 lanes) against q; sum(q) is
- * subtracted afterwards for the offset.
+ * tern2b<B> of ir/TernaryPacking.h with B = 16 (one NEON register): panels of 4 rows (N padded with zero
+ * rows to a multiple of 16), each row padded to Kp, a multiple of 16 weights. Panel p takes Kp/16 blocks of
+ * 16 bytes one after another; byte 4l + j of block b, bits 2s..2s+1, holds the code t + 1 of row 4p + l,
+ * weight k = 16b + 4s + j. One load gives, by shift and mask, the codes of 4 rows by 4 weights per step s,
+ * multiplied with `sdot` (4-way int8 dot into int32 lanes) against 4 activations broadcast to every lane: the
+ * lanes are the 4 rows' sums, no horizontal add. sum(q) is subtracted afterwards for the offset.
  *
  * ---- Layout "neonlut16": 4-bit pair indices for the tbl kernel ---------------
  * Rows in groups of 16 (N padded with zero rows); K padded to Kp, a multiple of 4. A pair of weights (t0, t1)
@@ -38,9 +38,6 @@
 #ifndef TK_BITLINEAR_ROWS
 #define TK_BITLINEAR_ROWS 16
 #endif
-#ifndef TK_TERN_ROW_GROUP
-#define TK_TERN_ROW_GROUP 8
-#endif
 /// Rows per group of the neonlut16 layout (one tbl lookup).
 #define TK_NEON_LUT_ROWS 16
 
@@ -67,14 +64,13 @@ namespace tk_neon {
 
 /// Bytes of an [n, k] matrix packed as neon2b16.
 inline int64_t sdotBytes(int64_t n, int64_t k) {
-  return (n + TK_TERN_ROW_GROUP - 1) / TK_TERN_ROW_GROUP * TK_TERN_ROW_GROUP * ((k + 63) / 64 * 16);
+  return (n + TK_BITLINEAR_ROWS - 1) / TK_BITLINEAR_ROWS * TK_BITLINEAR_ROWS * ((k + 15) / 16 * 4);
 }
 /// Where weight (r, kk) of a [*, k] matrix lies in neon2b16, and the shift of its 2-bit code.
 inline int64_t sdotOffset(int64_t r, int64_t kk, int64_t k, int *shift) {
-  int64_t rowBytes = (k + 63) / 64 * 16, b = kk / 64, s = (kk % 64) / 16, j = kk % 16;
-  *shift = int(2 * s);
-  return (r / TK_TERN_ROW_GROUP) * TK_TERN_ROW_GROUP * rowBytes + (b * TK_TERN_ROW_GROUP + r % TK_TERN_ROW_GROUP) * 16 +
-         j;
+  int64_t panelBytes = (k + 15) / 16 * 16;
+  *shift = int(2 * ((kk % 16) / 4));
+  return (r / 4) * panelBytes + (kk / 16) * 16 + 4 * (r % 4) + kk % 4;
 }
 /// Packs t[n, k] (int8 -1, 0, 1, row-major) as neon2b16 into out (sdotBytes(n, k) bytes).
 inline void packSdot(const int8_t *t, int64_t n, int64_t k, uint8_t *out) {

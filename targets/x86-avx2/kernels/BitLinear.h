@@ -4,22 +4,24 @@
  * no allocation, no libc), and natively for the unit tests and bench/ternary.
  *
  * ---- Packed ternary weights: layout "tern2b<B>", B = 32 or 64 ------------
- * A ternary matrix t[N, K] (values -1, 0, +1) is stored in groups of
- * TK_TERN_ROW_GROUP (8) rows, N padded with zero rows to a multiple of 8.
- * A row has Kp / 4 bytes, Kp = K rounded up to a multiple of 4B, in blocks
- * of B bytes; the blocks of a group's rows are interleaved: block b of row
- * n starts at byte (n / 8) * 8 * Kp/4 + (b * 8 + n % 8) * B. Bits 2s..2s+1
- * of byte j of a block (s = 0..3) hold the code t + 1 (0, 1 or 2) of
- * weight k = 4B*b + B*s + j. Padding weights are 0 (code 1). So one B-byte
- * vector load gives, by shift and mask, four vectors of B consecutive
- * codes (the 2-bit I2_S idea of bitnet.cpp, with blocks as wide as the
- * vector), and a kernel working on 8 rows at a time reads memory strictly
- * in order. ir/TernaryPacking.h packs and unpacks.
+ * A ternary matrix t[N, K] (values -1, 0, +1) is stored in panels of P = B/4
+ * rows (8 or 16), N padded with zero rows to a multiple of TK_BITLINEAR_ROWS
+ * (16), each row padded with zeros to Kp, a multiple of 16 weights. Panel p
+ * takes Kp/16 blocks of B bytes, one after another, and the panels follow
+ * each other: block b of panel p starts at byte (p * Kp/16 + b) * B. Bits
+ * 2s..2s+1 of byte 4l + j of the block (s, j = 0..3) hold the code t + 1
+ * (0, 1 or 2) of row pP + l, weight k = 16b + 4s + j. So one B-byte load
+ * gives, by shift and mask (or one GFNI affine transform), the codes of P
+ * rows by 4 consecutive weights for each step s: the int32 lanes of a
+ * vpdpbusd / vpmaddubsw against 4 activations broadcast to every lane are
+ * the rows' sums themselves (no horizontal add), and a scale group ends with
+ * one conversion and multiply-add per vector of P rows. A kernel reads each
+ * panel's bytes strictly in order. ir/TernaryPacking.h packs and unpacks.
  *
  * ---- BitLinear ------------------------------------------------------------
  * The contract of targets/BitLinearKernel.h (y = epilogue(int8 q . ternary
- * w)); scale groups must be multiples of 32 weights here, and per-group sums
- * accumulate in f32.
+ * w)); scale groups must be multiples of 32 weights here; every group's
+ * exact integer sum times its scale is added in double (exact).
  * Items are blocks of TK_BITLINEAR_ROWS output columns n (so threads write
  * disjoint 64-byte lines of y when N is a multiple of 16).
  *
@@ -37,7 +39,6 @@
 #include <stdint.h>
 
 #define TK_BITLINEAR_ROWS 16
-#define TK_TERN_ROW_GROUP 8
 
 #ifdef __cplusplus
 extern "C" {
