@@ -39,6 +39,13 @@ public:
   ~MappedStorage() override {
     if (base_) munmap(base_, mapLen_);
   }
+  void releaseResident(size_t offset, size_t size) const override {
+    if (offset > size_ || size > size_ - offset) return;
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    uintptr_t begin = (reinterpret_cast<uintptr_t>(data_ + offset) + page - 1) / page * page;
+    uintptr_t end = reinterpret_cast<uintptr_t>(data_ + offset + size) / page * page;
+    if (end > begin) madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);  // read-only: clean pages
+  }
 
 private:
   void *base_;

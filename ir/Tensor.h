@@ -31,6 +31,13 @@ public:
   static std::shared_ptr<Storage> mapFile(const std::string &path, size_t offset, size_t size);
   /// Borrows `[data, data+size)`; `owner` keeps it alive.
   static std::shared_ptr<Storage> borrow(std::shared_ptr<const void> owner, const void *data, size_t size);
+  /// For a mapped file: gives the pages wholly inside `[offset, offset+size)` back to the page cache, so a
+  /// pass that reads a large weight once (ternarize) does not keep it resident; a later read faults them in
+  /// again from the file. Other storage keeps its memory.
+  virtual void releaseResident(size_t offset, size_t size) const {
+    (void)offset;
+    (void)size;
+  }
 
 protected:
   const std::byte *data_ = nullptr;

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -165,6 +166,47 @@ std::optional<TernaryFit> fitTernary(const WeightMatrix &w, std::string &why) {
   return std::nullopt;
 }
 
+/// The per-tensor exact fit read straight from the weight as stored, [K, N] or [N, K] (`transposed`): the first
+/// attempt of fitTernary, without the f32 [N, K] copy the other granularities need. A weight that is not ternary
+/// per tensor gives nullopt, and fitTernary then tries the rest. The checks are the same as groupMagnitude's
+/// (every value finite, 0 or +-a; -0 is 0), on bit patterns so the loop vectorizes.
+std::optional<TernaryFit> fitTensorInPlace(const float *v, int64_t rows, int64_t cols, bool transposed) {
+  const int64_t count = rows * cols;
+  auto magnitude = [](float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, 4);
+    return b & 0x7fffffffu;
+  };
+  uint32_t a = 0;
+  for (int64_t i = 0; i < count && a == 0; ++i) a = magnitude(v[i]);
+  if (a >= 0x7f800000u) return std::nullopt;  // inf or nan
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t m = magnitude(v[i]);
+    bad |= uint32_t(m != 0 && m != a);
+  }
+  if (bad) return std::nullopt;
+  TernaryFit fit;
+  fit.granularity = {TernScale::Tensor, 0};
+  fit.scale = Tensor(DType::F32, {1});
+  std::memcpy(fit.scale.mutableData<float>(), &a, 4);
+  const int64_t n = transposed ? rows : cols, k = transposed ? cols : rows;
+  fit.tern = Tensor(DType::Tern, {n, k});
+  int8_t *t = fit.tern.mutableData<int8_t>();
+  auto sign = [](float x) { return int8_t(x > 0 ? 1 : x < 0 ? -1 : 0); };
+  if (transposed) {
+    for (int64_t i = 0; i < count; ++i) t[i] = sign(v[i]);
+  } else {
+    // [K, N] -> [N, K] in tiles, so that both sides stay in cache.
+    constexpr int64_t kTile = 64;
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+        for (int64_t c = c0; c < std::min(c0 + kTile, cols); ++c)
+          for (int64_t r = r0; r < std::min(r0 + kTile, rows); ++r) t[c * rows + r] = sign(v[r * cols + c]);
+  }
+  return fit;
+}
+
 /// Values computed only from constants, evaluated with the interpreter's
 /// evaluateOp (the weight quantizer subgraph when fold-constants has not
 /// run). Memoized per value.
@@ -253,8 +295,15 @@ Analysis analyze(const Op &op, ConstantEvaluator &eval) {
   const Type &x = a.x->type();
   if (x.dtype() != DType::F32 || !x.isRanked() || x.rank() == 0)
     return refuse("activations not f32", fmt::format("the activations are {}", x.str()));
-  WeightMatrix m;
   int64_t rows = w->shape()[0], cols = w->shape()[1];
+  // Weights memory-mapped from the model's files are read once here: their pages go back to the page cache
+  // afterwards, so a 10 GB f32 checkpoint streams through instead of staying resident.
+  struct Release {
+    const Tensor &t;
+    ~Release() { t.storage()->releaseResident(t.byteOffset(), t.byteSize()); }
+  } release{*w};
+  if ((a.fit = fitTensorInPlace(w->data<float>(), rows, cols, a.transposed))) return a;
+  WeightMatrix m;
   m.n = a.transposed ? rows : cols;
   m.k = a.transposed ? cols : rows;
   const float *p = w->data<float>();
