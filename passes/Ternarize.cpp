@@ -65,6 +65,20 @@ std::string granularityName(TernScale g) {
   return "none";
 }
 
+/// The tern value of a pseudo-quantized weight: its sign.
+int8_t ternarySign(float x) { return int8_t(x > 0 ? 1 : x < 0 ? -1 : 0); }
+
+/// out[c * rows + r] = f(in[r * cols + c]): [rows, cols] to [cols, rows] in tiles, so that both sides stay in
+/// cache (a [K, N] MatMul weight to the [N, K] of tern tensors).
+template <typename T, typename F>
+void transposeInTiles(const float *in, int64_t rows, int64_t cols, T *out, F f) {
+  constexpr int64_t kTile = 64;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile)
+      for (int64_t r = r0; r < std::min(r0 + kTile, rows); ++r)
+        for (int64_t c = c0; c < std::min(c0 + kTile, cols); ++c) out[c * rows + r] = f(in[r * cols + c]);
+}
+
 /// The magnitude a of one group (values at [row, k0..k1) for each listed
 /// row), such that every value is 0 or +-a; 0 for an all-zero group. In
 /// snap mode a is the majority magnitude (the exact q(w) of the unrounded
@@ -145,7 +159,7 @@ std::optional<TernaryFit> fitAt(const WeightMatrix &w, TernScale g, bool snap, s
   }
   fit.tern = Tensor(DType::Tern, {w.n, w.k});
   int8_t *t = fit.tern.mutableData<int8_t>();
-  for (int64_t i = 0; i < w.n * w.k; ++i) t[i] = int8_t(w.v[i] > 0 ? 1 : w.v[i] < 0 ? -1 : 0);
+  for (int64_t i = 0; i < w.n * w.k; ++i) t[i] = ternarySign(w.v[i]);
   return fit;
 }
 
@@ -193,17 +207,10 @@ std::optional<TernaryFit> fitTensorInPlace(const float *v, int64_t rows, int64_t
   const int64_t n = transposed ? rows : cols, k = transposed ? cols : rows;
   fit.tern = Tensor(DType::Tern, {n, k});
   int8_t *t = fit.tern.mutableData<int8_t>();
-  auto sign = [](float x) { return int8_t(x > 0 ? 1 : x < 0 ? -1 : 0); };
-  if (transposed) {
-    for (int64_t i = 0; i < count; ++i) t[i] = sign(v[i]);
-  } else {
-    // [K, N] -> [N, K] in tiles, so that both sides stay in cache.
-    constexpr int64_t kTile = 64;
-    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-      for (int64_t c0 = 0; c0 < cols; c0 += kTile)
-        for (int64_t c = c0; c < std::min(c0 + kTile, cols); ++c)
-          for (int64_t r = r0; r < std::min(r0 + kTile, rows); ++r) t[c * rows + r] = sign(v[r * cols + c]);
-  }
+  if (transposed)
+    for (int64_t i = 0; i < count; ++i) t[i] = ternarySign(v[i]);
+  else
+    transposeInTiles(v, rows, cols, t, ternarySign);
   return fit;
 }
 
@@ -310,13 +317,8 @@ Analysis analyze(const Op &op, ConstantEvaluator &eval) {
   if (a.transposed) {
     m.v = p;
   } else {
-    // [K, N] -> [N, K] in tiles, so that both sides stay in cache.
-    constexpr int64_t kTile = 64;
     m.transposed.resize(size_t(m.n * m.k));
-    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-      for (int64_t c0 = 0; c0 < cols; c0 += kTile)
-        for (int64_t r = r0; r < std::min(r0 + kTile, rows); ++r)
-          for (int64_t c = c0; c < std::min(c0 + kTile, cols); ++c) m.transposed[size_t(c * rows + r)] = p[r * cols + c];
+    transposeInTiles(p, rows, cols, m.transposed.data(), [](float x) { return x; });
     m.v = m.transposed.data();
   }
   std::string why;

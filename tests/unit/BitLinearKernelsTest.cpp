@@ -152,75 +152,76 @@ TEST_P(BitLinearKernels, FusedEpilogueMatchesTheInterpreter) {
       {{TernScale::Row, 0}, "silu", true, true, true, true},
   };
   const char *acts[] = {"none", "relu", "relu2", "silu", "gelu"};
-  for (int64_t m : {1, 5, 19})
-  for (const EpilogueCase &c : cases) {
-    SCOPED_TRACE("M " + std::to_string(m) + " " + c.act + " group " + std::to_string(c.granularity.group) + " kind " +
-                 std::to_string(int(c.granularity.kind)));
-    int64_t g = c.granularity.kind == TernScale::Group ? c.granularity.group : k;
-    int64_t sRow = c.granularity.kind == TernScale::Tensor ? 0 : c.granularity.kind == TernScale::Row ? 1 : k / g;
-    int64_t scales = c.granularity.kind == TernScale::Tensor ? 1 : n * sRow;
-    std::vector<int8_t> q = randomInt8(m * k, rng), t = randomTernary(n, k, rng), tg = randomTernary(n, k, rng);
-    std::vector<float> s(static_cast<size_t>(m)), ws(static_cast<size_t>(scales)), gs(static_cast<size_t>(scales)),
-        bias(static_cast<size_t>(n)), gbias(static_cast<size_t>(n)), res(static_cast<size_t>(m * n));
-    for (auto &x : s) x = u(rng) * 30;
-    for (auto &x : ws) x = u(rng) * 0.01f;
-    for (auto &x : gs) x = u(rng) * 0.01f;
-    for (auto &x : bias) x = sym(rng);
-    for (auto &x : gbias) x = sym(rng);
-    for (auto &x : res) x = sym(rng);
+  for (int64_t m : {1, 5, 19}) {
+    for (const EpilogueCase &c : cases) {
+      SCOPED_TRACE("M " + std::to_string(m) + " " + c.act + " group " + std::to_string(c.granularity.group) + " kind " +
+                   std::to_string(int(c.granularity.kind)));
+      int64_t g = c.granularity.kind == TernScale::Group ? c.granularity.group : k;
+      int64_t sRow = c.granularity.kind == TernScale::Tensor ? 0 : c.granularity.kind == TernScale::Row ? 1 : k / g;
+      int64_t scales = c.granularity.kind == TernScale::Tensor ? 1 : n * sRow;
+      std::vector<int8_t> q = randomInt8(m * k, rng), t = randomTernary(n, k, rng), tg = randomTernary(n, k, rng);
+      std::vector<float> s(static_cast<size_t>(m)), ws(static_cast<size_t>(scales)), gs(static_cast<size_t>(scales)),
+          bias(static_cast<size_t>(n)), gbias(static_cast<size_t>(n)), res(static_cast<size_t>(m * n));
+      for (auto &x : s) x = u(rng) * 30;
+      for (auto &x : ws) x = u(rng) * 0.01f;
+      for (auto &x : gs) x = u(rng) * 0.01f;
+      for (auto &x : bias) x = sym(rng);
+      for (auto &x : gbias) x = sym(rng);
+      for (auto &x : res) x = sym(rng);
 
-    // The interpreter on a one-op module.
-    Module mod("m");
-    Graph *gr = mod.addGraph("main");
-    Type wt = Type::tern(c.granularity, {Dim(n), Dim(k)});
-    std::vector<int64_t> sshape = c.granularity.kind == TernScale::Tensor ? std::vector<int64_t>{1}
-                                  : c.granularity.kind == TernScale::Row  ? std::vector<int64_t>{n}
-                                                                          : std::vector<int64_t>{n, k / g};
-    Value *qv = gr->addArgument("q", Type(DType::I8, {Dim(m), Dim(k)}));
-    Value *sv = gr->addArgument("s", Type(DType::F32, {Dim(m), Dim(1)}));
-    Value *wv = mod.addConstant("w", fromVector(DType::Tern, {n, k}, t.data()), wt);
-    Value *wsv = mod.addConstant("ws", fromVector(DType::F32, sshape, ws.data()));
-    std::vector<Value *> operands = {qv, sv, wv, wsv, c.bias ? mod.addConstant("b", fromVector(DType::F32, {n}, bias.data())) : nullptr};
-    if (c.gate) {
-      operands.push_back(mod.addConstant("g", fromVector(DType::Tern, {n, k}, tg.data()), wt));
-      operands.push_back(mod.addConstant("gs", fromVector(DType::F32, sshape, gs.data())));
-      operands.push_back(mod.addConstant("gb", fromVector(DType::F32, {n}, gbias.data())));
-    } else {
-      operands.insert(operands.end(), {nullptr, nullptr, nullptr});
-    }
-    if (c.residual) operands.push_back(gr->addArgument("r", Type(DType::F32, {Dim(m), Dim(n)})));
-    while (!operands.empty() && !operands.back()) operands.pop_back();
-    Attrs a;
-    a.set("act", c.act);
-    a.set("dequant", std::string(c.mul ? "mul" : "div"));
-    gr->addOutput("y", gr->buildOp("BitLinear", operands, a, {"y"})->result());
-    std::vector<Tensor> inputs = {fromVector(DType::I8, {m, k}, q.data()), fromVector(DType::F32, {m, 1}, s.data())};
-    if (c.residual) inputs.push_back(fromVector(DType::F32, {m, n}, res.data()));
-    Tensor want = interpret(*gr, inputs).at(0);
+      // The interpreter on a one-op module.
+      Module mod("m");
+      Graph *gr = mod.addGraph("main");
+      Type wt = Type::tern(c.granularity, {Dim(n), Dim(k)});
+      std::vector<int64_t> sshape = c.granularity.kind == TernScale::Tensor ? std::vector<int64_t>{1}
+                                    : c.granularity.kind == TernScale::Row  ? std::vector<int64_t>{n}
+                                                                            : std::vector<int64_t>{n, k / g};
+      Value *qv = gr->addArgument("q", Type(DType::I8, {Dim(m), Dim(k)}));
+      Value *sv = gr->addArgument("s", Type(DType::F32, {Dim(m), Dim(1)}));
+      Value *wv = mod.addConstant("w", fromVector(DType::Tern, {n, k}, t.data()), wt);
+      Value *wsv = mod.addConstant("ws", fromVector(DType::F32, sshape, ws.data()));
+      std::vector<Value *> operands = {qv, sv, wv, wsv, c.bias ? mod.addConstant("b", fromVector(DType::F32, {n}, bias.data())) : nullptr};
+      if (c.gate) {
+        operands.push_back(mod.addConstant("g", fromVector(DType::Tern, {n, k}, tg.data()), wt));
+        operands.push_back(mod.addConstant("gs", fromVector(DType::F32, sshape, gs.data())));
+        operands.push_back(mod.addConstant("gb", fromVector(DType::F32, {n}, gbias.data())));
+      } else {
+        operands.insert(operands.end(), {nullptr, nullptr, nullptr});
+      }
+      if (c.residual) operands.push_back(gr->addArgument("r", Type(DType::F32, {Dim(m), Dim(n)})));
+      while (!operands.empty() && !operands.back()) operands.pop_back();
+      Attrs a;
+      a.set("act", c.act);
+      a.set("dequant", std::string(c.mul ? "mul" : "div"));
+      gr->addOutput("y", gr->buildOp("BitLinear", operands, a, {"y"})->result());
+      std::vector<Tensor> inputs = {fromVector(DType::I8, {m, k}, q.data()), fromVector(DType::F32, {m, 1}, s.data())};
+      if (c.residual) inputs.push_back(fromVector(DType::F32, {m, n}, res.data()));
+      Tensor want = interpret(*gr, inputs).at(0);
 
-    const TernaryLayout &l = layout();
-    std::vector<uint8_t> pw = l.pack(t.data(), n, k), pg = l.pack(tg.data(), n, k);
-    int64_t act = std::find(std::begin(acts), std::end(acts), c.act) - std::begin(acts);
-    std::vector<float> y(size_t(m * n), NAN);
-    auto call = [&](int64_t b, int64_t e) {
-      v.bitlinear(q.data(), s.data(), pw.data(), ws.data(), c.bias ? bias.data() : nullptr, c.gate ? pg.data() : nullptr,
-                  c.gate ? gs.data() : nullptr, c.gate ? gbias.data() : nullptr, c.residual ? res.data() : nullptr,
-                  y.data(), m, n, k, sRow, g, act, c.mul, b, e);
-    };
-    int64_t items = v.bitlinearItems(q.data(), s.data(), pw.data(), ws.data(), nullptr, nullptr, nullptr, nullptr,
-                                     nullptr, y.data(), m, n, k, sRow, g, act, c.mul);
-    runSplit(items, call);
-    double maxAbs = 0;
-    for (int64_t i = 0; i < m * n; ++i) maxAbs = std::max(maxAbs, std::fabs(double(want.data<float>()[i])));
-    // Every granularity is exact (per-group sums in double, BitLinearCore.inc); SiLU and GELU use the kernels' own
-    // exp, not the interpreter's.
-    bool exact = c.act == "none" || c.act == "relu" || c.act == "relu2";
-    for (int64_t i = 0; i < m * n; ++i) {
-      float w = want.data<float>()[i];
-      if (exact)
-        ASSERT_EQ(y[size_t(i)], w) << v.name << " element " << i;
-      else
-        ASSERT_NEAR(y[size_t(i)], w, 2e-6 * maxAbs + 1e-7) << v.name << " element " << i;
+      const TernaryLayout &l = layout();
+      std::vector<uint8_t> pw = l.pack(t.data(), n, k), pg = l.pack(tg.data(), n, k);
+      int64_t act = std::find(std::begin(acts), std::end(acts), c.act) - std::begin(acts);
+      std::vector<float> y(size_t(m * n), NAN);
+      auto call = [&](int64_t b, int64_t e) {
+        v.bitlinear(q.data(), s.data(), pw.data(), ws.data(), c.bias ? bias.data() : nullptr, c.gate ? pg.data() : nullptr,
+                    c.gate ? gs.data() : nullptr, c.gate ? gbias.data() : nullptr, c.residual ? res.data() : nullptr,
+                    y.data(), m, n, k, sRow, g, act, c.mul, b, e);
+      };
+      int64_t items = v.bitlinearItems(q.data(), s.data(), pw.data(), ws.data(), nullptr, nullptr, nullptr, nullptr,
+                                       nullptr, y.data(), m, n, k, sRow, g, act, c.mul);
+      runSplit(items, call);
+      double maxAbs = 0;
+      for (int64_t i = 0; i < m * n; ++i) maxAbs = std::max(maxAbs, std::fabs(double(want.data<float>()[i])));
+      // Every granularity is exact (per-group sums in double, BitLinearCore.inc); SiLU and GELU use the kernels' own
+      // exp, not the interpreter's.
+      bool exact = c.act == "none" || c.act == "relu" || c.act == "relu2";
+      for (int64_t i = 0; i < m * n; ++i) {
+        float w = want.data<float>()[i];
+        if (exact)
+          ASSERT_EQ(y[size_t(i)], w) << v.name << " element " << i;
+        else
+          ASSERT_NEAR(y[size_t(i)], w, 2e-6 * maxAbs + 1e-7) << v.name << " element " << i;
+      }
     }
   }
 }
