@@ -7,6 +7,8 @@
 
 #include "ir/Error.h"
 
+#include <optional>
+
 namespace ternc::codegen {
 
 namespace {
@@ -57,6 +59,23 @@ std::pair<Dim, Dim> appendedRows(const Op &op) {
   return {Dim::symbol(op.attrs().getString("past", "")), t.dim(size_t(axis))};
 }
 
+/// RoPE's cos and sin tables at operands `first` and `first + 1` (ir/ops/State.cpp) and their strides
+/// broadcast over x's [1, heads, seq, head_dim]; the last stride is 1 (the verifier checked the tables end in
+/// head_dim).
+struct RopeOperands {
+  const Value *cos, *sin;
+  std::vector<Dim> cosStr, sinStr;
+};
+std::optional<RopeOperands> ropeOperands(const Op &op, size_t first, const Type &x) {
+  if (op.numOperands() <= first + 1 || !op.operand(first) || !op.operand(first + 1)) return std::nullopt;
+  RopeOperands r{op.operand(first), op.operand(first + 1), {}, {}};
+  r.cosStr = broadcastStrides(r.cos->type(), x.dims());
+  r.sinStr = broadcastStrides(r.sin->type(), x.dims());
+  if (!x.dim(3).isStatic() || x.dim(3).value() > 512 || r.cosStr[3] != Dim(1) || r.sinStr[3] != Dim(1))
+    fail("{}: {} applies RoPE to head_dim up to 512 with contiguous tables", op.loc(), op.opName());
+  return r;
+}
+
 void requireF32(const Op &op, const Value *v) {
   if (v->type().dtype() != DType::F32)
     fail("{}: {} on {} values: codegen supports f32 graph values for caches", op.loc(), op.opName(), v->type().str());
@@ -92,10 +111,21 @@ OpCode lowerCacheWrite(LoweringContext &, const Op &op) {
   CacheShape c = cacheShape(op);
   auto [past, seq] = appendedRows(op);
   const Value *token = op.result(0);
-  OpCode code = kernelCode("tk_cache_write", [=](Env &env) -> std::vector<llvm::Value *> {
-    return {env.ptr(src),       statePtr(env, c.index), env.dim(c.outer), env.dim(seq),
-            env.dim(c.inner),   env.dim(c.capacity),    env.dim(past),    env.i64(c.kind)};
-  });
+  OpCode code;
+  if (std::optional<RopeOperands> rope = ropeOperands(op, 1, src->type())) {
+    Dim heads = src->type().dim(1), dimD = src->type().dim(3);
+    code = kernelCode("tk_cache_write_rope", [=, r = *rope](Env &env) -> std::vector<llvm::Value *> {
+      return {env.ptr(src),         statePtr(env, c.index), env.ptr(r.cos),       env.ptr(r.sin),
+              env.dim(r.cosStr[1]), env.dim(r.cosStr[2]),  env.dim(r.sinStr[1]), env.dim(r.sinStr[2]),
+              env.dim(heads),       env.dim(seq),          env.dim(dimD),        env.dim(c.capacity),
+              env.dim(past),        env.i64(c.kind)};
+    });
+  } else {
+    code = kernelCode("tk_cache_write", [=](Env &env) -> std::vector<llvm::Value *> {
+      return {env.ptr(src),       statePtr(env, c.index), env.dim(c.outer), env.dim(seq),
+              env.dim(c.inner),   env.dim(c.capacity),    env.dim(past),    env.i64(c.kind)};
+    });
+  }
   // The token (the cached length) is stored once, by the first item's task.
   auto body = code.body;
   code.body = [body, token, past = past, seq = seq](Env &env, llvm::Value *begin, llvm::Value *end) {
@@ -115,6 +145,7 @@ OpCode lowerCacheWrite(LoweringContext &, const Op &op) {
 OpCode lowerAttention(LoweringContext &, const Op &op) {
   const Value *q = op.operand(0), *out = op.result(0);
   const Value *mask = op.numOperands() > 3 ? op.operand(3) : nullptr;
+  std::optional<RopeOperands> rope = ropeOperands(op, 4, q->type());
   const Module &m = *op.graph()->module();
   auto stateIndex = [&](const std::string &name) {
     for (size_t i = 0; i < m.states().size(); ++i)
@@ -138,7 +169,11 @@ OpCode lowerAttention(LoweringContext &, const Op &op) {
   float scale = op.attrs().getFloat("scale", 1.0f);
   return kernelCode("tk_attention_f32", [=](Env &env) -> std::vector<llvm::Value *> {
     return {env.ptr(q),        statePtr(env, ki),  statePtr(env, vi),  env.i64(kind),     mask ? env.ptr(mask) : nullPtr(env),
-            env.dim(mstr[1]),  env.dim(mstr[2]),   env.dim(mstr[3]),   env.ptr(out),      env.dim(heads),
+            env.dim(mstr[1]),  env.dim(mstr[2]),   env.dim(mstr[3]),
+            rope ? env.ptr(rope->cos) : nullPtr(env), rope ? env.ptr(rope->sin) : nullPtr(env),
+            env.dim(rope ? rope->cosStr[1] : Dim(0)), env.dim(rope ? rope->cosStr[2] : Dim(0)),
+            env.dim(rope ? rope->sinStr[1] : Dim(0)), env.dim(rope ? rope->sinStr[2] : Dim(0)),
+            env.ptr(out),      env.dim(heads),
             env.dim(kvHeads),  env.dim(seq),       env.dim(total),     env.dim(dimD),     env.dim(cap),
             f32(env, scale),   env.i64(mode)};
   });

@@ -7,14 +7,19 @@
 //
 // with one query row (decode) becomes CacheWrite(k_new), CacheWrite(v_new) and one Attention op that reads the cached keys and values in
 // place: no copy of the cache, no repeated heads, no transposed keys, and at decode one pass over the cache per
-// key/value head (ir/ops/State.cpp has the semantics, bit-identical to the ops it replaces). CacheUpdates left
+// key/value head (ir/ops/State.cpp has the semantics, bit-identical to the ops it replaces). RoPE on q and on
+// k_new (rotate-half: x * cos + Concat(-x[D/2:], x[:D/2]) * sin) moves inside: the Attention rotates q and the
+// CacheWrite rotates the keys as it stores them, both taking the exporter's cos and sin tables as operands (so
+// LongRoPE's per-dimension factors and attention scaling, which live in the tables, need nothing more). CacheUpdates left
 // without users are removed, and so are the ops only they fed.
 #include "passes/Passes.h"
 #include "passes/Rewriting.h"
 
 #include "ir/Error.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 
 namespace ternc {
 
@@ -60,12 +65,72 @@ Op *cacheUnderRepeat(const Value *v, const Dim &heads) {
   return u;
 }
 
+/// One int64 constant of one element (a Slice's start, end or axis), or nullopt.
+std::optional<int64_t> oneInt(const Value *v) {
+  const Tensor *t = constantData(v);
+  if (!t || t->dtype() != DType::I64 || t->numElements() != 1) return std::nullopt;
+  return t->getInt(0);
+}
+
+/// Slice(x, [start], [end], [axis of head_dim], [1]?) with its bounds clamped to [0, D], or nullopt.
+std::optional<std::pair<int64_t, int64_t>> lastAxisSlice(const Value *v, const Value *x, int64_t D) {
+  Op *sl = defOf(v, "Slice");
+  if (!sl || sl->operand(0) != x || sl->numOperands() < 4) return std::nullopt;
+  auto start = oneInt(sl->operand(1)), end = oneInt(sl->operand(2)), axis = oneInt(sl->operand(3));
+  if (!start || !end || !axis || (*axis != 3 && *axis != -1)) return std::nullopt;
+  if (sl->numOperands() > 4 && sl->operand(4) && oneInt(sl->operand(4)) != std::optional<int64_t>(1))
+    return std::nullopt;
+  auto clamp = [D](int64_t i) { return std::clamp(i < 0 ? i + D : i, int64_t(0), D); };
+  return std::pair{clamp(*start), clamp(*end)};
+}
+
+/// RoPE as LLaMA-family exports write it (rotate-half):
+///   Add(Mul(x, cos), Mul(Concat(Neg(Slice(x, D/2, D)), Slice(x, 0, D/2), axis -1), sin))
+/// with x : f32[1, heads, S, D] and cos, sin f32 tables ending in D that broadcast to it (Mul and Add commute:
+/// either operand order). Returns {x, cos, sin}.
+struct Rope {
+  const Value *x, *cos, *sin;
+};
+std::optional<Rope> matchRope(const Value *v) {
+  Op *add = defOf(v, "Add");
+  if (!add || add->numOperands() != 2) return std::nullopt;
+  const Type &t = v->type();
+  if (t.rank() != 4 || t.dtype() != DType::F32 || !t.dim(3).isStatic() || t.dim(3).value() % 2) return std::nullopt;
+  int64_t D = t.dim(3).value();
+  auto table = [&](const Value *c) {
+    const Type &ct = c->type();
+    return ct.isRanked() && ct.dtype() == DType::F32 && ct.rank() >= 1 && ct.rank() <= 4 &&
+           ct.dim(ct.rank() - 1) == t.dim(3);
+  };
+  for (int side = 0; side < 2; ++side) {
+    Op *direct = defOf(add->operand(size_t(side)), "Mul"), *rotated = defOf(add->operand(size_t(1 - side)), "Mul");
+    if (!direct || !rotated || direct->result()->type() != t || rotated->result()->type() != t) continue;
+    for (int ds = 0; ds < 2; ++ds) {
+      const Value *x = direct->operand(size_t(ds)), *cos = direct->operand(size_t(1 - ds));
+      if (x->type() != t || !table(cos)) continue;
+      for (int rs = 0; rs < 2; ++rs) {
+        Op *cat = defOf(rotated->operand(size_t(rs)), "Concat");
+        const Value *sin = rotated->operand(size_t(1 - rs));
+        if (!cat || cat->numOperands() != 2 || !table(sin)) continue;
+        int64_t axis = cat->attrs().getInt("axis", 0);
+        if (axis != 3 && axis != -1) continue;
+        Op *neg = defOf(cat->operand(0), "Neg");
+        auto hi = neg ? lastAxisSlice(neg->operand(0), x, D) : std::nullopt;
+        auto lo = lastAxisSlice(cat->operand(1), x, D);
+        if (hi == std::pair{D / 2, D} && lo == std::pair{int64_t(0), D / 2}) return Rope{x, cos, sin};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 struct Match {
   Op *out;                // MatMul(p, v)
   const Value *q, *mask;
   Op *kUpdate, *vUpdate;
   std::string mode;
   float scale = 1;
+  std::optional<Rope> qRope;  // q = rope(qRope->x): the Attention rotates it
 };
 
 std::optional<Match> matchAttention(Op *pv) {
@@ -127,6 +192,7 @@ std::optional<Match> matchAttention(Op *pv) {
   if (kc.dim(2) != Dim::symbol(ku.attrs().getString("past", "")) + qt.dim(2) || kc.dim(3) != qt.dim(3))
     return std::nullopt;
   if (m.mask && (m.mask->type().dtype() != DType::F32 || m.mask->type().rank() > 4)) return std::nullopt;
+  m.qRope = matchRope(m.q);
   return m;
 }
 
@@ -152,7 +218,11 @@ private:
       if (it != tokens.end()) return it->second;
       Attrs a;
       for (const char *name : {"state", "axis", "past"}) a.set(name, *update->attrs().find(name));
-      Op *w = g.buildOp("CacheWrite", {update->operand(0)}, a, {update->result()->name() + ".written"}, update);
+      // Rotated keys: the CacheWrite rotates the projection's rows as it writes them.
+      std::vector<Value *> operands = {update->operand(0)};
+      if (auto rope = matchRope(update->operand(0)))
+        operands = {const_cast<Value *>(rope->x), const_cast<Value *>(rope->cos), const_cast<Value *>(rope->sin)};
+      Op *w = g.buildOp("CacheWrite", operands, a, {update->result()->name() + ".written"}, update);
       w->setLoc(update->loc());
       return tokens[update] = w->result();
     };
@@ -163,8 +233,10 @@ private:
       a.set("past", mt.kUpdate->attrs().getString("past", ""));
       a.set("scale_mode", mt.mode);
       if (mt.mode != "none") a.set("scale", mt.scale);
-      std::vector<Value *> operands = {const_cast<Value *>(mt.q), tokenFor(mt.kUpdate), tokenFor(mt.vUpdate)};
-      if (mt.mask) operands.push_back(const_cast<Value *>(mt.mask));
+      const Value *q = mt.qRope ? mt.qRope->x : mt.q;
+      std::vector<Value *> operands = {const_cast<Value *>(q), tokenFor(mt.kUpdate), tokenFor(mt.vUpdate)};
+      if (mt.mask || mt.qRope) operands.push_back(const_cast<Value *>(mt.mask));
+      if (mt.qRope) operands.insert(operands.end(), {const_cast<Value *>(mt.qRope->cos), const_cast<Value *>(mt.qRope->sin)});
       Op *att = g.buildOp("Attention", operands, a, {mt.out->result()->name()}, mt.out);
       att->setLoc(mt.out->loc());
       g.replaceAllUses(mt.out->result(), att->result());

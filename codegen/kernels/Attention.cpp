@@ -36,23 +36,26 @@ TK_INLINE float dot(const float *a, const float *b, int64_t n) {
 extern "C" {
 
 int64_t tk_attention_f32_items(const float *, const void *, const void *, int64_t, const float *, int64_t, int64_t,
-                               int64_t, float *, int64_t, int64_t KVH, int64_t S, int64_t, int64_t, int64_t, float,
-                               int64_t) {
+                               int64_t, const float *, const float *, int64_t, int64_t, int64_t, int64_t, float *,
+                               int64_t, int64_t KVH, int64_t S, int64_t, int64_t, int64_t, float, int64_t) {
   return KVH * S;
 }
 
 int64_t tk_attention_f32_grain(const float *, const void *, const void *, int64_t, const float *, int64_t, int64_t,
-                               int64_t, float *, int64_t H, int64_t KVH, int64_t, int64_t T, int64_t D, int64_t, float,
-                               int64_t) {
+                               int64_t, const float *, const float *, int64_t, int64_t, int64_t, int64_t, float *,
+                               int64_t H, int64_t KVH, int64_t, int64_t T, int64_t D, int64_t, float, int64_t) {
   return maxI(1, 32768 / maxI(1, T * D * maxI(1, H / maxI(1, KVH))));
 }
 
 void tk_attention_f32(const float *q, const void *K, const void *V, int64_t kind, const float *mask, int64_t msh,
-                      int64_t mss, int64_t mst, float *out, int64_t H, int64_t KVH, int64_t S, int64_t T, int64_t D,
+                      int64_t mss, int64_t mst, const float *cos, const float *sin, int64_t csh, int64_t css,
+                      int64_t ssh, int64_t sss, float *out, int64_t H, int64_t KVH, int64_t S, int64_t T, int64_t D,
                       int64_t cap, float scale, int64_t mode, int64_t begin, int64_t end) {
   int64_t G = H / KVH;
   float kbuf[kMaxHeadDim], vbuf[kMaxHeadDim];
   float acc[kHeadBlock][kMaxHeadDim];
+  float qrot[kHeadBlock][kMaxHeadDim];  // the block's query rows after RoPE
+  const float *qrow[kHeadBlock];
   float mx[kHeadBlock], sum[kHeadBlock], p[kHeadBlock];
   for (int64_t item = begin; item < end; ++item) {
     int64_t g = item / S, s = item % S;
@@ -62,12 +65,18 @@ void tk_attention_f32(const float *q, const void *K, const void *V, int64_t kind
         mx[j] = -__builtin_inff();
         sum[j] = 0;
         for (int64_t d = 0; d < D; ++d) acc[j][d] = 0;
+        int64_t h = g * G + j0 + j;
+        qrow[j] = q + (h * S + s) * D;
+        if (cos) {
+          ropeRow(qrow[j], cos + h * csh + s * css, sin + h * ssh + s * sss, qrot[j], D);
+          qrow[j] = qrot[j];
+        }
       }
       for (int64_t t = 0; t < T; ++t) {
         const float *k = cacheRow(K, kind, (g * cap + t) * D, D, kbuf);
         for (int64_t j = 0; j < nb; ++j) {
           int64_t h = g * G + j0 + j;
-          float sc = dot(q + (h * S + s) * D, k, D);
+          float sc = dot(qrow[j], k, D);
           if (mode == 1) sc = sc / scale;
           else if (mode == 2) sc = sc * scale;
           if (mask) sc = sc + mask[h * msh + s * mss + t * mst];

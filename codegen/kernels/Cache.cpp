@@ -1,7 +1,7 @@
 // Cache.cpp: the KV-cache state kernels (CacheUpdate, CacheRead; ir/ops/State.cpp). A cache is
 // [outer, capacity, inner] (e.g. [1 * kv_heads, ctx, head_dim]) in f32, f16 or bf16; the graph's values are
 // f32. Items are outer indices (heads), each a contiguous run of rows.
-#include "KernelSupport.h"
+#include "KernelMath.h"
 #include "Kernels.h"
 
 namespace {
@@ -62,6 +62,28 @@ int64_t tk_cache_write_grain(const float *, void *, int64_t, int64_t seq, int64_
 void tk_cache_write(const float *src, void *state, int64_t outer, int64_t seq, int64_t inner, int64_t capacity,
                     int64_t past, int64_t kind, int64_t begin, int64_t end) {
   copyRows(src, 0, seq, 0, state, kind, capacity, past, seq, inner, begin, end);
+}
+
+int64_t tk_cache_write_rope_items(const float *, void *, const float *, const float *, int64_t, int64_t, int64_t,
+                                  int64_t, int64_t heads, int64_t, int64_t, int64_t, int64_t, int64_t) {
+  return heads;
+}
+int64_t tk_cache_write_rope_grain(const float *, void *, const float *, const float *, int64_t, int64_t, int64_t,
+                                  int64_t, int64_t, int64_t seq, int64_t D, int64_t, int64_t, int64_t) {
+  return maxI(1, 8192 / maxI(1, seq * D));
+}
+void tk_cache_write_rope(const float *src, void *state, const float *cos, const float *sin, int64_t csh, int64_t css,
+                         int64_t ssh, int64_t sss, int64_t heads, int64_t seq, int64_t D, int64_t capacity,
+                         int64_t past, int64_t kind, int64_t begin, int64_t end) {
+  (void)heads;
+  float row[512];
+  for (int64_t h = begin; h < end; ++h)
+    for (int64_t s = 0; s < seq; ++s) {
+      float *dst = kind == 0 ? static_cast<float *>(state) + (h * capacity + past + s) * D : row;
+      ropeRow(src + (h * seq + s) * D, cos + h * csh + s * css, sin + h * ssh + s * sss, dst, D);
+      if (kind != 0)
+        for (int64_t d = 0; d < D; ++d) storeAs(state, kind, (h * capacity + past + s) * D + d, row[d]);
+    }
 }
 
 int64_t tk_cache_read_items(const void *, float *, int64_t outer, int64_t, int64_t, int64_t, int64_t) { return outer; }

@@ -18,6 +18,21 @@ constexpr float kNaN = __builtin_nanf("");
 constexpr float kLn2Hi = 0.693359375f;
 constexpr float kLn2Lo = -2.12194440e-4f;
 
+/// RoPE, rotate-half (ir/ops/State.cpp): out = x * cos + [-x[D/2:], x[:D/2]] * sin over one row of D (even),
+/// each product and the sum rounded to f32 as the exporter's Mul, Neg, Concat and Add.
+TK_INLINE void ropeRow(const float *x, const float *cos, const float *sin, float *out, int64_t D) {
+  TK_NO_CONTRACT
+  int64_t half = D / 2;
+  for (int64_t d = 0; d < half; ++d) {
+    float a = x[d] * cos[d], b = -x[d + half] * sin[d];
+    out[d] = a + b;
+  }
+  for (int64_t d = half; d < D; ++d) {
+    float a = x[d] * cos[d], b = x[d - half] * sin[d];
+    out[d] = a + b;
+  }
+}
+
 TK_INLINE float absF32(float x) { return floatFromBits(floatBits(x) & 0x7fffffffu); }
 TK_INLINE float copySignF32(float mag, float sign) {
   return floatFromBits((floatBits(mag) & 0x7fffffffu) | (floatBits(sign) & 0x80000000u));

@@ -24,6 +24,13 @@
 #define TK_REASSOCIATE
 #endif
 
+/// At the start of a block: no FMA contraction in it, so each product rounds to f32 as the IR's Mul does.
+#ifdef __clang__
+#define TK_NO_CONTRACT _Pragma("clang fp contract(off)")
+#else
+#define TK_NO_CONTRACT
+#endif
+
 /// Bytes per SIMD register the register-blocked kernels are tiled for: 64 for AVX-512 (the default), 32 for
 /// AVX2, 16 for NEON. The bitcode is compiled without -march, so the build passes this per target
 /// (-DTK_VECTOR_BYTES=32); any value is correct everywhere, only the speed differs.

@@ -224,18 +224,35 @@ int64_t tk_cache_write_grain(const float *src, void *state, int64_t outer, int64
 void tk_cache_write(const float *src, void *state, int64_t outer, int64_t seq, int64_t inner, int64_t capacity,
                     int64_t past, int64_t kind, int64_t begin, int64_t end);
 
+/* tk_cache_write_rope: CacheWrite with RoPE (rotate-half) of src [heads, seq, D] rows into the cache [heads, cap,
+ * D] at [past, past+seq); cos and sin are read at h * csh + s * css (+ d), h * ssh + s * sss. D <= 512. Items are
+ * heads. */
+int64_t tk_cache_write_rope_items(const float *src, void *state, const float *cos, const float *sin, int64_t csh,
+                                  int64_t css, int64_t ssh, int64_t sss, int64_t heads, int64_t seq, int64_t D,
+                                  int64_t capacity, int64_t past, int64_t kind);
+int64_t tk_cache_write_rope_grain(const float *src, void *state, const float *cos, const float *sin, int64_t csh,
+                                  int64_t css, int64_t ssh, int64_t sss, int64_t heads, int64_t seq, int64_t D,
+                                  int64_t capacity, int64_t past, int64_t kind);
+void tk_cache_write_rope(const float *src, void *state, const float *cos, const float *sin, int64_t csh, int64_t css,
+                         int64_t ssh, int64_t sss, int64_t heads, int64_t seq, int64_t D, int64_t capacity,
+                         int64_t past, int64_t kind, int64_t begin, int64_t end);
+
 /* Attention (ir/ops/State.cpp): out[1, H, S, D] = softmax(q k^T (scaled) + mask) v over cache rows [0, T) of
  * K and V ([1, KVH, cap, D] of `kind` as above), query head h reading head h / (H / KVH). mode: 0 none, 1 divide
- * by scale, 2 multiply by scale. mask (may be null) is read at h * msh + s * mss + t * mst. D <= 512. Items are
- * key/value heads times query rows; summation orders are unspecified (online softmax, in f32). */
+ * by scale, 2 multiply by scale. mask (may be null) is read at h * msh + s * mss + t * mst. cos and sin (null:
+ * no RoPE) rotate each query row first (rotate-half), read at h * csh + s * css and h * ssh + s * sss. D <= 512.
+ * Items are key/value heads times query rows; summation orders are unspecified (online softmax, in f32). */
 int64_t tk_attention_f32_items(const float *q, const void *K, const void *V, int64_t kind, const float *mask,
-                               int64_t msh, int64_t mss, int64_t mst, float *out, int64_t H, int64_t KVH, int64_t S,
+                               int64_t msh, int64_t mss, int64_t mst, const float *cos, const float *sin, int64_t csh,
+                               int64_t css, int64_t ssh, int64_t sss, float *out, int64_t H, int64_t KVH, int64_t S,
                                int64_t T, int64_t D, int64_t cap, float scale, int64_t mode);
 int64_t tk_attention_f32_grain(const float *q, const void *K, const void *V, int64_t kind, const float *mask,
-                               int64_t msh, int64_t mss, int64_t mst, float *out, int64_t H, int64_t KVH, int64_t S,
+                               int64_t msh, int64_t mss, int64_t mst, const float *cos, const float *sin, int64_t csh,
+                               int64_t css, int64_t ssh, int64_t sss, float *out, int64_t H, int64_t KVH, int64_t S,
                                int64_t T, int64_t D, int64_t cap, float scale, int64_t mode);
 void tk_attention_f32(const float *q, const void *K, const void *V, int64_t kind, const float *mask, int64_t msh,
-                      int64_t mss, int64_t mst, float *out, int64_t H, int64_t KVH, int64_t S, int64_t T, int64_t D,
+                      int64_t mss, int64_t mst, const float *cos, const float *sin, int64_t csh, int64_t css,
+                      int64_t ssh, int64_t sss, float *out, int64_t H, int64_t KVH, int64_t S, int64_t T, int64_t D,
                       int64_t cap, float scale, int64_t mode, int64_t begin, int64_t end);
 
 #ifdef __cplusplus

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 namespace ternc {
 
@@ -110,9 +111,60 @@ void copyRows(const Tensor &src, int64_t srcRows, int64_t srcAt, Tensor &dst, in
   }
 }
 
-/// Writes input 0 into the state at [past, past+n) along the cache axis; returns past+n.
+/// RoPE in the rotate-half convention of LLaMA-family exports, applied along the last axis of x [1, heads, S, D]:
+///   x' = x * cos + rotate_half(x) * sin,  rotate_half(x) = [-x[D/2:], x[:D/2]]
+/// cos and sin broadcast to x's shape. Each product and the sum round to f32, as the Mul, Neg, Concat, Mul and
+/// Add it replaces (fuse-attention) do.
+Tensor rotateHalf(const EvalContext &ctx, const Tensor &x, size_t first) {
+  const Tensor &c = ctx.input(first), &sn = ctx.input(first + 1);
+  std::vector<int64_t> cs = broadcastStrides(c.shape(), x.shape()), ss = broadcastStrides(sn.shape(), x.shape());
+  const std::vector<int64_t> &sh = x.shape();
+  int64_t D = sh[3], half = D / 2;
+  Tensor out(DType::F32, sh);
+  for (int64_t b = 0; b < sh[0]; ++b)
+    for (int64_t h = 0; h < sh[1]; ++h)
+      for (int64_t s = 0; s < sh[2]; ++s) {
+        int64_t xb = ((b * sh[1] + h) * sh[2] + s) * D;
+        for (int64_t d = 0; d < D; ++d) {
+          float v = float(x.getDouble(xb + d));
+          float r = d < half ? -float(x.getDouble(xb + d + half)) : float(x.getDouble(xb + d - half));
+          float cv = float(c.getDouble(b * cs[0] + h * cs[1] + s * cs[2] + d * cs[3]));
+          float sv = float(sn.getDouble(b * ss[0] + h * ss[1] + s * ss[2] + d * ss[3]));
+          float a = float(double(v) * double(cv)), m = float(double(r) * double(sv));
+          out.setDouble(xb + d, double(float(double(a) + double(m))));
+        }
+      }
+  return out;
+}
+
+/// Operands `first` and `first + 1`, if present, are RoPE's cos and sin tables for x : [1, heads, S, D]: both
+/// or neither, f32, broadcasting to x's shape, D even and not broadcast. Returns whether they are present.
+bool checkRopeTables(InferContext &ctx, size_t first, const Type &x) {
+  bool hasCos = ctx.numInputs() > first && ctx.hasInput(first);
+  bool hasSin = ctx.numInputs() > first + 1 && ctx.hasInput(first + 1);
+  if (hasCos != hasSin) ctx.fail("RoPE takes both cos and sin tables (operands {} and {}), or neither", first, first + 1);
+  if (!hasCos) return false;
+  if (!x.isRanked() || x.rank() != 4 || !x.dim(3).isStatic() || x.dim(3).value() % 2)
+    ctx.fail("RoPE rotates [1, heads, seq, head_dim] with an even static head_dim, not {}", x.str());
+  for (size_t i : {first, first + 1}) {
+    const Type &t = ctx.inputType(i);
+    if (!t.isRanked() || t.dtype() != DType::F32 || t.rank() > 4 || t.rank() < 1 || t.dim(t.rank() - 1) != x.dim(3))
+      ctx.fail("the RoPE {} table {} must be f32 of rank <= 4 ending in head_dim {}", i == first ? "cos" : "sin",
+               t.str(), x.dim(3).str());
+    for (size_t a = 0; a < t.rank(); ++a) {
+      const Dim &d = t.dim(a), &f = x.dim(4 - t.rank() + a);
+      if (d != Dim(1) && d != f) ctx.fail("the RoPE table {} does not broadcast to {}", t.str(), x.str());
+    }
+  }
+  return true;
+}
+
+/// Writes input 0 (rotated by RoPE if operands 1 and 2 are its tables) into the state at [past, past+n) along
+/// the cache axis; returns past+n.
 int64_t writeNewRows(const EvalContext &ctx, const CacheView &v) {
-  const Tensor &in = ctx.input(0);
+  std::optional<Tensor> rotated;
+  if (ctx.numInputs() > 2 && ctx.hasInput(1)) rotated = rotateHalf(ctx, ctx.input(0), 1);
+  const Tensor &in = rotated ? *rotated : ctx.input(0);
   int64_t past = pastOf(ctx), seq = in.shape()[size_t(v.axis)];
   if (past < 0 || past + seq > v.capacity)
     ctx.fail("state @{} holds {} positions: {} cached + {} new do not fit (raise the context length)",
@@ -146,7 +198,9 @@ std::vector<Tensor> evalCacheRead(EvalContext &ctx) {
 void inferCacheWrite(InferContext &ctx) {
   const Type &in = ctx.inputType(0);
   if (!in.isRanked()) ctx.fail("the new rows must be ranked");
-  checkAgainstState(ctx, stateOf(ctx), in.dims());
+  int64_t axis = checkAgainstState(ctx, stateOf(ctx), in.dims());
+  if (checkRopeTables(ctx, 1, in) && axis != 2)
+    ctx.fail("RoPE rows are [1, kv_heads, seq, head_dim], written along axis 2, not {}", axis);
   ctx.setResultType(0, Type(DType::I64, {}));
 }
 
@@ -158,7 +212,8 @@ std::vector<Tensor> evalCacheWrite(EvalContext &ctx) {
 // ---- Attention ---------------------------------------------------------------------------------------------
 
 /// Operands: q [1, H, S, D], the CacheWrite tokens of the key and value caches, an optional additive mask
-/// broadcastable to [1, H, S, past+S].
+/// broadcastable to [1, H, S, past+S], and optional RoPE cos and sin tables (q is rotated first; the keys were
+/// rotated by their CacheWrite).
 void inferAttention(InferContext &ctx) {
   const Type &q = ctx.inputType(0);
   if (!q.isRanked() || q.rank() != 4 || q.dtype() != DType::F32) ctx.fail("q must be f32[1, heads, seq, head_dim], not {}", q.str());
@@ -190,6 +245,7 @@ void inferAttention(InferContext &ctx) {
       if (d != Dim(1) && d != f) ctx.fail("the mask {} does not broadcast to [1, {}, {}, {}]", mask.str(), heads.str(), q.dim(2).str(), t.str());
     }
   }
+  checkRopeTables(ctx, 4, q);
   std::string mode = ctx.attrs().getString("scale_mode", "none");
   if (mode != "none" && mode != "div" && mode != "mul") ctx.fail("scale_mode must be none, div or mul");
   ctx.setResultType(0, q);
@@ -201,13 +257,15 @@ void inferAttention(InferContext &ctx) {
 std::vector<Tensor> evalAttention(EvalContext &ctx) {
   ModuleState *st = ctx.state();
   if (!st) ctx.fail("Attention reads the KV cache: stateful graphs run with their module state");
-  const Tensor &q = ctx.input(0);
+  std::optional<Tensor> rotated;
+  if (ctx.numInputs() > 5 && ctx.hasInput(4)) rotated = rotateHalf(ctx, ctx.input(0), 4);
+  const Tensor &q = rotated ? *rotated : ctx.input(0);
   const Tensor &K = st->buffers.at(ctx.attrs().getString("state_k", ""));
   const Tensor &V = st->buffers.at(ctx.attrs().getString("state_v", ""));
   int64_t H = q.shape()[1], S = q.shape()[2], D = q.shape()[3], KVH = K.shape()[1], cap = K.shape()[2];
   int64_t T = pastOf(ctx) + S;
   if (T > cap) ctx.fail("the cache holds {} positions, not {}", cap, T);
-  bool hasMask = ctx.hasInput(3);
+  bool hasMask = ctx.numInputs() > 3 && ctx.hasInput(3);
   std::vector<int64_t> mstr(4, 0);
   if (hasMask) {
     const Tensor &m = ctx.input(3);
@@ -286,19 +344,21 @@ ModuleState ModuleState::allocate(const Module &m, int64_t capacity) {
 void registerStateOps(OpRegistry &r) {
   using K = AttrKind;
   r.add({.name = "CacheWrite",
-         .summary = "writes the new rows into state @state at [past, past+n) along axis; yields past+n (a token "
-                    "that orders the readers after the write)",
+         .summary = "writes the new rows (rotated by RoPE, rotate-half, if cos and sin tables follow) into state "
+                    "@state at [past, past+n) along axis; yields past+n (a token that orders the readers after the "
+                    "write)",
          .minInputs = 1,
-         .maxInputs = 1,
+         .maxInputs = 3,
          .attrs = {{"state", K::String, true}, {"axis", K::Int, true}, {"past", K::String, true}},
          .infer = inferCacheWrite,
          .eval = evalCacheWrite,
          .pure = false});
   r.add({.name = "Attention",
-         .summary = "softmax(q k^T (scale) + mask) v over the cached keys and values [0, past+seq) of state_k and "
-                    "state_v, grouped-query (fused by fuse-attention)",
+         .summary = "softmax(rope(q) k^T (scale) + mask) v over the cached keys and values [0, past+seq) of "
+                    "state_k and state_v, grouped-query; operands q, k token, v token, mask?, cos?, sin? (fused by "
+                    "fuse-attention)",
          .minInputs = 3,
-         .maxInputs = 4,
+         .maxInputs = 6,
          .attrs = {{"state_k", K::String, true}, {"state_v", K::String, true}, {"past", K::String, true},
                    {"scale", K::Float}, {"scale_mode", K::String}},
          .infer = inferAttention,

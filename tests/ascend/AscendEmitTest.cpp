@@ -287,8 +287,9 @@ TEST_F(AscendEmit, EmitsWhatTheAscendTilePassProduced) {
   }
 }
 
-/// CacheWrite of the new keys and values, then attention with an additive mask over the cache.
-std::unique_ptr<Module> attentionModule() {
+/// CacheWrite of the new keys and values, then attention with an additive mask over the cache; with `rope`, the
+/// keys' CacheWrite and the Attention rotate by cos and sin tables [1, 1, seq, 64] (fuse-attention's RoPE).
+std::unique_ptr<Module> attentionModule(bool rope = false) {
   auto m = std::make_unique<Module>("attn");
   Type cache(DType::F32, {Dim(1), Dim(2), Dim::symbol("ctx"), Dim(64)});
   m->addState("k", cache);
@@ -299,21 +300,31 @@ std::unique_ptr<Module> attentionModule() {
   Value *vn = g->addArgument("v_new", Type(DType::F32, {Dim(1), Dim(2), Dim::symbol("seq"), Dim(64)}));
   Value *mask = g->addArgument(
       "mask", Type(DType::F32, {Dim(1), Dim(1), Dim::symbol("seq"), Dim::symbol("past") + Dim::symbol("seq")}));
-  auto write = [&](Value *rows, const char *state) {
+  Value *cos = nullptr, *sin = nullptr;
+  if (rope) {
+    Type table(DType::F32, {Dim(1), Dim(1), Dim::symbol("seq"), Dim(64)});
+    cos = g->addArgument("cos", table);
+    sin = g->addArgument("sin", table);
+  }
+  auto write = [&](Value *rows, const char *state, bool rotate) {
     Attrs a;
     a.set("state", std::string(state));
     a.set("axis", int64_t(2));
     a.set("past", std::string("past"));
-    return g->buildOp("CacheWrite", {rows}, a, {std::string(state) + "_len"})->result();
+    std::vector<Value *> operands = {rows};
+    if (rotate) operands.insert(operands.end(), {cos, sin});
+    return g->buildOp("CacheWrite", operands, a, {std::string(state) + "_len"})->result();
   };
-  Value *kt = write(kn, "k"), *vt = write(vn, "v");
+  Value *kt = write(kn, "k", rope), *vt = write(vn, "v", false);
   Attrs a;
   a.set("state_k", std::string("k"));
   a.set("state_v", std::string("v"));
   a.set("past", std::string("past"));
   a.set("scale", 8.0f);
   a.set("scale_mode", std::string("div"));
-  g->addOutput("out", g->buildOp("Attention", {q, kt, vt, mask}, a, {"out"})->result());
+  std::vector<Value *> operands = {q, kt, vt, mask};
+  if (rope) operands.insert(operands.end(), {cos, sin});
+  g->addOutput("out", g->buildOp("Attention", operands, a, {"out"})->result());
   return m;
 }
 
@@ -325,9 +336,34 @@ TEST_F(AscendEmit, AttentionOverTheKvCache) {
   std::string host = readText(dir / "host" / "main.cpp");
   EXPECT_NE(host.find("ACL_MEMCPY_DEVICE_TO_DEVICE"), std::string::npos);
   EXPECT_NE(host.find("symbol(\"ctx\")"), std::string::npos);
-  // The mask [1, 1, seq, past+seq] broadcasts over heads: stride 0, then past+seq, then 1.
-  EXPECT_NE(host.find("uint32_t(0), uint32_t(int64_t((s_past + s_seq))), uint32_t(int64_t(1)))"), std::string::npos)
+  // The mask [1, 1, seq, past+seq] broadcasts over heads: stride 0, then past+seq, then 1; no RoPE tables.
+  EXPECT_NE(host.find("uint32_t(0), uint32_t(int64_t((s_past + s_seq))), uint32_t(int64_t(1)), uint32_t(0), "
+                      "uint32_t(0), uint32_t(0), uint32_t(0))"),
+            std::string::npos)
       << host;
+  EXPECT_EQ(host.find("ternc_rope_cache_write"), std::string::npos);
+}
+
+TEST_F(AscendEmit, AttentionWithRopeRotatesQueriesAndCachedKeys) {
+  auto m = attentionModule(true);
+  expectProject(*m, "attention-rope", 0);
+  fs::path dir = scratch("attention-rope") / "out";
+  emitAscendC(*m, dir.string());
+  std::string host = readText(dir / "host" / "main.cpp");
+  // The keys go through the rotating kernel, the values through a device copy.
+  EXPECT_NE(host.find("TERNC_LAUNCH(ternc_rope_cache_write_"), std::string::npos) << host;
+  EXPECT_NE(host.find("ACL_MEMCPY_DEVICE_TO_DEVICE"), std::string::npos);
+  // The tables [1, 1, seq, 64] broadcast over heads (stride 0) and step 64 per position, for cos and for sin.
+  EXPECT_NE(host.find("uint32_t(0), uint32_t(int64_t(64)), uint32_t(0), uint32_t(int64_t(64)))"), std::string::npos)
+      << host;
+  std::string attention, rope;
+  for (const auto &e : fs::directory_iterator(dir / "kernels")) {
+    std::string text = readText(e.path());
+    if (text.find("ternc_ascend::Attention<Shape>") != std::string::npos) attention = text;
+    if (text.find("ternc_ascend::RopeCacheWrite<Shape>") != std::string::npos) rope = text;
+  }
+  EXPECT_NE(attention.find("hasRope = true"), std::string::npos) << attention;
+  EXPECT_NE(rope.find("kvHeads = 2"), std::string::npos) << rope;
 }
 
 TEST_F(AscendEmit, GraphOpsBecomeAivKernelsInGraphOrder) {

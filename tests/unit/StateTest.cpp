@@ -135,26 +135,36 @@ TEST(State, GraphWithoutCachePairsIsLeftAlone) {
 }
 
 // fuse-attention keeps every bit: prefill then decode steps, with and without the fusion, on the attention of
-// tests/passes/fuse-attention.tir (grouped-query, scaled, masked), in f32 and f16 caches.
-void checkFusedAttention(const std::string &cachePass) {
-  std::string path = std::string(TERNC_SOURCE_DIR) + "/tests/passes/fuse-attention.tir";
+// tests/passes/fuse-attention.tir (grouped-query, scaled, masked) and of fuse-attention-rope.tir (RoPE on the
+// queries and keys, moved into the Attention and the keys' CacheWrite), in f32 and f16 caches.
+void checkFusedAttention(const std::string &cachePass, bool rope = false) {
+  std::string path =
+      std::string(TERNC_SOURCE_DIR) + (rope ? "/tests/passes/fuse-attention-rope.tir" : "/tests/passes/fuse-attention.tir");
   auto plain = parseModuleFile(path), fused = parseModuleFile(path);
   runPass(*plain, cachePass);
   runPass(*fused, cachePass);
   runPass(*fused, "fuse-attention");
-  bool hasAttention = false;
-  for (const auto &op : fused->findGraph("decode")->ops()) hasAttention |= op->opName() == "Attention";
-  ASSERT_TRUE(hasAttention);
+  size_t attentionOperands = 0;
+  for (const auto &op : fused->findGraph("decode")->ops())
+    if (op->opName() == "Attention") attentionOperands = op->numOperands();
+  ASSERT_EQ(attentionOperands, rope ? 6u : 4u);
   ModuleState a = ModuleState::allocate(*plain, 12), b = ModuleState::allocate(*fused, 12);
   std::mt19937 rng(3);
   int64_t past = 0;
   for (int step = 0; step < 4; ++step) {
     int64_t seq = step == 0 ? 6 : 1;
     std::vector<Tensor> in = {randomTensor({1, 4, seq, 4}, rng), randomTensor({1, 2, seq, 4}, rng),
-                              randomTensor({1, 2, seq, 4}, rng), randomTensor({1, 1, seq, past + seq}, rng)};
-    // A causal mask as exporters write it: the lowest float where a row may not look.
-    for (int64_t s = 0; s < seq; ++s)
-      for (int64_t t = past + s + 1; t < past + seq; ++t) in[3].setDouble(s * (past + seq) + t, -3.4028234663852886e38);
+                              randomTensor({1, 2, seq, 4}, rng)};
+    if (rope) {  // cos and sin tables of the new positions
+      in.push_back(randomTensor({1, 1, seq, 4}, rng));
+      in.push_back(randomTensor({1, 1, seq, 4}, rng));
+    } else {
+      in.push_back(randomTensor({1, 1, seq, past + seq}, rng));
+      // A causal mask as exporters write it: the lowest float where a row may not look.
+      for (int64_t s = 0; s < seq; ++s)
+        for (int64_t t = past + s + 1; t < past + seq; ++t)
+          in[3].setDouble(s * (past + seq) + t, -3.4028234663852886e38);
+    }
     const char *graph = step == 0 ? "prefill" : "decode";
     std::vector<Tensor> want = interpret(*plain->findGraph(graph), in, &a);
     std::vector<Tensor> got = interpret(*fused->findGraph(graph), in, &b);
@@ -162,10 +172,13 @@ void checkFusedAttention(const std::string &cachePass) {
     past += seq;
     EXPECT_EQ(b.length, past);
   }
+  EXPECT_TRUE(a.buffers.at("present.0.key").identical(b.buffers.at("present.0.key")));
   EXPECT_TRUE(a.buffers.at("present.0.value").identical(b.buffers.at("present.0.value")));
 }
 
 TEST(State, FuseAttentionIsBitIdentical) { checkFusedAttention("kv-cache"); }
 TEST(State, FuseAttentionIsBitIdenticalWithF16Cache) { checkFusedAttention("kv-cache-f16"); }
+TEST(State, FusedRopeIsBitIdentical) { checkFusedAttention("kv-cache", true); }
+TEST(State, FusedRopeIsBitIdenticalWithF16Cache) { checkFusedAttention("kv-cache-f16", true); }
 
 } // namespace

@@ -3,7 +3,7 @@
 // AscendPackedWeight header holds the two phases' schedules. Each distinct schedule becomes a tiling struct of
 // constants (kernels/tilings.h); each BitLinear, phase by phase, a mixed AIC/AIV kernel instantiating the device
 // templates of DeviceCode.inc with that tiling and its epilogue; ActQuant and Attention become vector kernels;
-// CacheWrite is a device-to-device copy on the host's stream. Every other op (embeddings, RoPE, masks, norms,
+// CacheWrite is a device-to-device copy on the host's stream (an AIV kernel when it applies RoPE). Every other op (embeddings, RoPE, masks, norms,
 // the head) becomes an AIV kernel of ternc_graph.h, an elementwise op together with the ops plan-memory fused
 // into it; plan-memory's views are pointer aliases. The host program launches them in graph order.
 #include "targets/ascend-910b/emit/AscendEmit.h"
@@ -20,6 +20,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -535,8 +536,26 @@ private:
   }
 
   static constexpr const char *kAttentionParams =
-      "GM_ADDR q, GM_ADDR kCache, GM_ADDR vCache, GM_ADDR mask, GM_ADDR out, uint32_t seq, uint32_t past, "
-      "uint32_t capacity, uint32_t maskStrideH, uint32_t maskStrideS, uint32_t maskStrideT";
+      "GM_ADDR q, GM_ADDR kCache, GM_ADDR vCache, GM_ADDR mask, GM_ADDR cosT, GM_ADDR sinT, GM_ADDR out, "
+      "uint32_t seq, uint32_t past, uint32_t capacity, uint32_t maskStrideH, uint32_t maskStrideS, "
+      "uint32_t maskStrideT, uint32_t cosStrideH, uint32_t cosStrideS, uint32_t sinStrideH, uint32_t sinStrideS";
+  static constexpr const char *kRopeCacheWriteParams =
+      "GM_ADDR src, GM_ADDR cache, GM_ADDR cosT, GM_ADDR sinT, uint32_t seq, uint32_t past, uint32_t capacity, "
+      "uint32_t cosStrideH, uint32_t cosStrideS, uint32_t sinStrideH, uint32_t sinStrideS";
+
+  /// The element strides of `t` broadcast to a rank-4 [1, heads, seq, last] along axes 1, 2 and 3 ("0" where it
+  /// broadcasts): an attention mask's or a RoPE table's.
+  std::array<std::string, 3> broadcastStrides4(const Type &t, const std::string &where) {
+    std::array<std::string, 3> strides = {"0", "0", "0"};
+    size_t r = t.rank();
+    for (size_t i = 1; i < 4; ++i) {
+      if (i + r < 4) continue;  // full axis i is axis i - (4 - r) of t
+      size_t axis = i + r - 4;
+      if (t.dim(axis) == Dim(1)) continue;
+      strides[i - 1] = countExpr(t, axis + 1, r, where);
+    }
+    return strides;
+  }
 
   void emitAttention(const Op &op, CodeWriter &host) {
     std::string where = describe(op);
@@ -559,6 +578,7 @@ private:
     }
     std::string mode = op.attrs().getString("scale_mode", "none");
     bool hasMask = op.numOperands() > 3 && op.operand(3);
+    bool hasRope = op.numOperands() > 5 && op.operand(4) && op.operand(5);
     std::string consts = CodeWriter()
                              .constants("Shape", {{"int64_t", "heads", std::to_string(heads)},
                                                   {"int64_t", "kvHeads", std::to_string(kvHeads)},
@@ -568,41 +588,77 @@ private:
                                                    std::to_string(mode == "div"   ? 1
                                                                   : mode == "mul" ? 2
                                                                                   : 0)},
-                                                  {"bool", "hasMask", boolLiteral(hasMask)}})
+                                                  {"bool", "hasMask", boolLiteral(hasMask)},
+                                                  {"bool", "hasRope", boolLiteral(hasRope)}})
                              .str();
     // The cache element type goes in as a type alias (not a constant).
     consts.insert(consts.find("  static constexpr"),
                   fmt::format("  using CacheType = {};\n", ks->type.dtype() == DType::F16 ? "half" : "float"));
-    std::string entry = "ternc_ascend::Attention<Shape>(q, kCache, vCache, mask, out, seq, past, capacity, "
-                        "maskStrideH, maskStrideS, maskStrideT);";
+    std::string entry = "ternc_ascend::Attention<Shape>(q, kCache, vCache, mask, cosT, sinT, out, seq, past, "
+                        "capacity, maskStrideH, maskStrideS, maskStrideT, cosStrideH, cosStrideS, sinStrideH, "
+                        "sinStrideS);";
     std::string name =
         kernel("ternc_attention",
                fmt::format("Attention, {} query heads over {} key/value heads of {}, AIV only", heads, kvHeads, d),
                kAttentionParams, consts, entry, where);
     std::string seq = dimExpr(q.dim(2), where), past = "s_" + identifier(op.attrs().getString("past", ""));
     std::string cap = dimExpr(ks->type.dim(2), where);
-    // Strides of the additive mask broadcast to [1, heads, seq, past + seq] (0 where it broadcasts).
-    std::string strides[3] = {"0", "0", "0"};
-    if (hasMask) {
-      const Type &mt = op.operand(3)->type();
-      for (size_t i = 1; i < 4; ++i) {
-        size_t r = mt.rank(), at = i + r; // full axis i is mask axis i - (4 - r)
-        if (at < 4) continue;
-        size_t axis = at - 4;
-        if (mt.dim(axis) == Dim(1)) continue;
-        strides[i - 1] = countExpr(mt, axis + 1, r, where);
-      }
-    }
+    // Strides of the additive mask broadcast to [1, heads, seq, past + seq] and of the RoPE tables broadcast to
+    // [1, heads, seq, head_dim] (0 where they broadcast).
+    std::array<std::string, 3> strides = {"0", "0", "0"}, cosStr = strides, sinStr = strides;
+    if (hasMask) strides = broadcastStrides4(op.operand(3)->type(), where);
+    if (hasRope) cosStr = broadcastStrides4(op.operand(4)->type(), where);
+    if (hasRope) sinStr = broadcastStrides4(op.operand(5)->type(), where);
     host.line("TERNC_LAUNCH({}, uint32_t(ternc_ascend::MaxI(1, ternc_ascend::MinI({}, {} * {}))), stream, {}, st_{}, "
-              "st_{}, {}, {}, uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}));",
+              "st_{}, {}, {}, {}, {}, uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), "
+              "uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}));",
               name, kVectorBlocks, kvHeads, seq, operand(op.operand(0)), identifier(ks->name), identifier(vs->name),
-              hasMask ? operand(op.operand(3)) : "nullptr", values_.at(op.result()), seq, past, cap, strides[0],
-              strides[1], strides[2]);
+              hasMask ? operand(op.operand(3)) : "nullptr", hasRope ? operand(op.operand(4)) : "nullptr",
+              hasRope ? operand(op.operand(5)) : "nullptr", values_.at(op.result()), seq, past, cap, strides[0],
+              strides[1], strides[2], cosStr[0], cosStr[1], sinStr[0], sinStr[1]);
+  }
+
+  /// CacheWrite with RoPE: an AIV kernel rotates the key rows and stores them (converted to the cache's type)
+  /// at rows [past, past + n) of the state.
+  void emitRopeCacheWrite(const Op &op, CodeWriter &host) {
+    std::string where = describe(op);
+    const StateVar *st = m_.findState(op.attrs().getString("state", ""));
+    const Type &in = op.operand(0)->type();
+    if (!st || in.rank() != 4 || !in.dim(1).isStatic() || !in.dim(3).isStatic() ||
+        (st->type.dtype() != DType::F32 && st->type.dtype() != DType::F16)) {
+      problems_.push_back(where + ": RoPE rows need static heads and head_dim and an f32 or f16 cache");
+      return;
+    }
+    int64_t kvHeads = in.dim(1).value(), d = in.dim(3).value();
+    std::string consts = CodeWriter()
+                             .constants("Shape", {{"int64_t", "kvHeads", std::to_string(kvHeads)},
+                                                  {"int64_t", "headDim", std::to_string(d)}})
+                             .str();
+    consts.insert(consts.find("  static constexpr"),
+                  fmt::format("  using CacheType = {};\n", st->type.dtype() == DType::F16 ? "half" : "float"));
+    std::string name = kernel(
+        "ternc_rope_cache_write", fmt::format("CacheWrite with RoPE, {} key/value heads of {}, AIV only", kvHeads, d),
+        kRopeCacheWriteParams, consts,
+        "ternc_ascend::RopeCacheWrite<Shape>(src, cache, cosT, sinT, seq, past, capacity, cosStrideH, cosStrideS, "
+        "sinStrideH, sinStrideS);",
+        where);
+    std::string seq = dimExpr(in.dim(2), where), past = "s_" + identifier(op.attrs().getString("past", ""));
+    std::string cap = dimExpr(st->type.dim(2), where);
+    std::array<std::string, 3> cosStr = broadcastStrides4(op.operand(1)->type(), where),
+                               sinStr = broadcastStrides4(op.operand(2)->type(), where);
+    host.line("if ({0} < 0 || {0} + {1} > {2}) die(\"state @{3}: too many rows for its capacity\");", past, seq, cap,
+              st->name);
+    host.line("TERNC_LAUNCH({}, uint32_t(ternc_ascend::MaxI(1, ternc_ascend::MinI({}, {} * {}))), stream, {}, st_{}, "
+              "{}, {}, uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), uint32_t({}), "
+              "uint32_t({}));",
+              name, kVectorBlocks, kvHeads, seq, operand(op.operand(0)), identifier(st->name), operand(op.operand(1)),
+              operand(op.operand(2)), seq, past, cap, cosStr[0], cosStr[1], sinStr[0], sinStr[1]);
   }
 
   /// CacheWrite: the new rows go into the state at [past, past + n) along the cache axis, by device-to-device
   /// copies on the stream (no kernel needed).
   void emitCacheWrite(const Op &op, CodeWriter &host) {
+    if (op.opName() == "CacheWrite" && op.numOperands() > 2 && op.operand(1)) return emitRopeCacheWrite(op, host);
     std::string where = describe(op);
     const StateVar *st = m_.findState(op.attrs().getString("state", ""));
     const Type &in = op.operand(0)->type();
@@ -1598,9 +1654,10 @@ endif()
     w.line("  an AIV split of the activations into int4 halves and two cube passes (MSD).");
     w.line("- **ActQuant**: an AIV kernel, one row per core at a time (norm, absmax, round half to even).");
     w.line("- **Attention**: an AIV kernel, one key/value head and query row per item, online softmax over the GM");
-    w.line("  KV cache.");
+    w.line("  KV cache; with RoPE tables it rotates the query rows in UB first.");
     w.line("- **CacheWrite**: no kernel; the host program copies the new rows into the cache with");
-    w.line("  `aclrtMemcpyAsync(..., ACL_MEMCPY_DEVICE_TO_DEVICE, stream)` in stream order.");
+    w.line("  `aclrtMemcpyAsync(..., ACL_MEMCPY_DEVICE_TO_DEVICE, stream)` in stream order. With RoPE tables (the");
+    w.line("  keys), an AIV kernel rotates each row and stores it, converted to the cache's type.");
     w.line("- **Views** (`Reshape`, `Squeeze`, `Unsqueeze`, ...): no kernel, the operand's device pointer.");
     w.line("- **Elementwise ops**: one AIV kernel per op and the ops ternc's plan-memory fused into it");
     w.line("  (`kernels/ternc_vector_N.cpp` on f32 UB tiles with the vector instructions, `ternc_scalar_N.cpp`");
