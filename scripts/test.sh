@@ -7,8 +7,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jobs=$(nproc)
 
+# The build and the tests' artifacts take about 5 GB (build/ 3 GB, build-asan/ 2 GB): say what the disk has, so
+# that a full disk shows up as the reason and not as a test failure.
+df -h "$root" | sed 's/^/disk: /'
 "$root/scripts/setup.sh" "$root/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd "$root/build" && ctest -j"$jobs" --output-on-failure --timeout 900)
+df -h "$root" | sed 's/^/disk: /'
 
 if [ "${TERNC_SKIP_SANITIZE:-0}" != 1 ]; then
   # The sanitizer configuration runs the tests that parse untrusted input
