@@ -28,6 +28,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
 namespace ternc {
@@ -150,16 +151,30 @@ void CodegenSession::lower(const Module &m) {
   (*kernels)->setDataLayout(module_->getDataLayout());
   if (llvm::Linker::linkModules(*module_, std::move(*kernels))) fail("target {}: linking its kernels failed", target_.name());
 
-  llvm::GlobalVariable *weightsBase = nullptr;
+  llvm::GlobalVariable *weightsBase = nullptr, *sparseBase = nullptr;
+  std::set<const Value *> sparse;
   if (opts_.externalWeights) {
     if (!opts_.withMain) fail("internal: external weights need an executable's main()");
     auto *ptrTy0 = llvm::PointerType::get(*ctx_, 0);
     weightsBase = new llvm::GlobalVariable(*module_, ptrTy0, false, llvm::GlobalValue::InternalLinkage,
                                            llvm::ConstantPointerNull::get(ptrTy0), "ternc.weights");
+    sparseBase = new llvm::GlobalVariable(*module_, ptrTy0, false, llvm::GlobalValue::InternalLinkage,
+                                          llvm::ConstantPointerNull::get(ptrTy0), "ternc.weights.sparse");
     external_ = {};
     external_.id = std::random_device{}() * 0x100000000ull + std::random_device{}();
+    // Constants that every graph only gathers rows from (embedding tables, unless tied to a float head).
+    std::set<const Value *> readWhole;
+    for (const auto &g : m.graphs())
+      for (const auto &op : g->ops())
+        for (size_t i = 0; i < op->numOperands(); ++i) {
+          const Value *v = op->operand(i);
+          if (!v || v->kind() != Value::Kind::Constant) continue;
+          (op->opName() == "Gather" && i == 0 ? sparse : readWhole).insert(v);
+        }
+    for (const Value *v : readWhole) sparse.erase(v);
   }
-  codegen::ModuleGlobals globals(*module_, opts_.externalWeights ? &external_ : nullptr, weightsBase);
+  codegen::ModuleGlobals globals(*module_, opts_.externalWeights ? &external_ : nullptr, weightsBase, sparseBase,
+                                 std::move(sparse));
   std::vector<llvm::GlobalVariable *> descriptors;
   for (const auto &g : m.graphs()) descriptors.push_back(codegen::lowerGraph(*module_, *g, opts_.symbolPrefix, globals));
   if (descriptors.empty()) fail("the module has no graph to compile");
@@ -171,12 +186,15 @@ void CodegenSession::lower(const Module &m) {
     auto mainFn = llvm::FunctionType::get(b.getInt32Ty(), {b.getInt32Ty(), ptrTy}, false);
     auto *f = llvm::Function::Create(mainFn, llvm::Function::ExternalLinkage, "main", *module_);
     b.SetInsertPoint(llvm::BasicBlock::Create(*ctx_, "entry", f));
-    if (weightsBase && external_.bytes > 0) {
-      // Map the weights after the image before anything runs; a missing or foreign blob exits with a message.
+    if (weightsBase && external_.totalBytes() > 0) {
+      // Load the weights after the image before anything runs; a missing or foreign blob exits with a message.
       llvm::FunctionCallee attach = module_->getOrInsertFunction(
           "ternc_weights_attach",
-          llvm::FunctionType::get(b.getInt32Ty(), {ptrTy, b.getInt64Ty(), b.getInt64Ty()}, false));
-      llvm::Value *rc = b.CreateCall(attach, {weightsBase, b.getInt64(external_.id), b.getInt64(external_.bytes)});
+          llvm::FunctionType::get(b.getInt32Ty(), {ptrTy, ptrTy, b.getInt64Ty(), b.getInt64Ty(), b.getInt64Ty()},
+                                  false));
+      llvm::Value *rc =
+          b.CreateCall(attach, {weightsBase, sparseBase, b.getInt64(external_.id), b.getInt64(external_.totalBytes()),
+                                b.getInt64(external_.sparseOffset())});
       auto *fail = llvm::BasicBlock::Create(*ctx_, "no_weights", f), *ok = llvm::BasicBlock::Create(*ctx_, "run", f);
       b.CreateCondBr(b.CreateICmpNE(rc, b.getInt32(0)), fail, ok);
       b.SetInsertPoint(fail);
@@ -313,19 +331,32 @@ void linkExecutable(const Target &target, const std::string &object, const std::
       if (n && std::fwrite(p, 1, n, f) != n) fail("{}: short write", outPath);
     };
     put(bytes.data(), bytes.size());
-    if (!weights || weights->bytes == 0) return;
+    if (!weights || weights->totalBytes() == 0) return;
     // The blob, page aligned for mmap (64 KiB covers every page size), then the trailer (runtime/Weights.cpp).
     constexpr uint64_t kPage = 64 << 10;
     uint64_t at = (bytes.size() + kPage - 1) / kPage * kPage;
     std::vector<char> zeros(kPage);
     put(zeros.data(), at - bytes.size());
     uint64_t pos = 0;
-    for (const ExternalWeights::Piece &piece : weights->pieces) {
-      put(zeros.data(), piece.offset - pos);
-      put(piece.data, piece.size);
-      pos = piece.offset + piece.size;
+    auto putPart = [&](const std::vector<ExternalWeights::Piece> &pieces, uint64_t base) {
+      for (const ExternalWeights::Piece &piece : pieces) {
+        for (uint64_t gap = base + piece.offset - pos; gap > 0;) {
+          uint64_t n = gap < kPage ? gap : kPage;
+          put(zeros.data(), n);
+          gap -= n;
+        }
+        put(piece.data, piece.size);
+        pos = base + piece.offset + piece.size;
+      }
+    };
+    putPart(weights->pieces, 0);
+    putPart(weights->sparsePieces, weights->sparseOffset());
+    for (uint64_t gap = weights->totalBytes() - pos; gap > 0;) {
+      uint64_t n = gap < kPage ? gap : kPage;
+      put(zeros.data(), n);
+      gap -= n;
     }
-    uint64_t trailer[4] = {0x315457434e524554ull /* "TERNCWT1" */, at, weights->bytes, weights->id};
+    uint64_t trailer[4] = {0x315457434e524554ull /* "TERNCWT1" */, at, weights->totalBytes(), weights->id};
     put(trailer, sizeof trailer);
   });
   std::filesystem::permissions(outPath, std::filesystem::perms::owner_exec | std::filesystem::perms::group_exec |

@@ -35,17 +35,28 @@ struct LlmInfo {
 /// model is too large to link (the small code model reaches 2 GiB) and LLVM never holds them: pieces of one
 /// blob, which linkExecutable appends and main() maps from /proc/self/exe at start-up
 /// (runtime.h, ternc_weights_attach; docs/codegen.md).
+///
+/// The blob has two parts. The dense part holds the constants a run reads whole (ternary matrices, heads,
+/// norms): the runtime reads it into huge pages. The sparse part, after the dense part padded to kSparseAlign,
+/// holds constants only gathered from (embedding tables: a few rows per token), which stay mapped from the
+/// file and load on touch (so they cost no memory beyond the rows used).
 struct ExternalWeights {
-  static constexpr uint64_t kMinBytes = 64 << 10;  ///< smaller constants stay LLVM globals
-  static constexpr uint64_t kAlign = 64;           ///< each piece's alignment in the blob
+  static constexpr uint64_t kMinBytes = 64 << 10;     ///< smaller constants stay LLVM globals
+  static constexpr uint64_t kAlign = 64;              ///< each piece's alignment in its part
+  static constexpr uint64_t kSparseAlign = 2 << 20;   ///< the sparse part's offset: a huge page multiple
   struct Piece {
-    uint64_t offset;
+    uint64_t offset;   ///< in its part
     const char *data;  ///< the constant's bytes (the Module must outlive the link)
     uint64_t size;
   };
-  std::vector<Piece> pieces;
-  uint64_t bytes = 0;  ///< the blob's size
-  uint64_t id = 0;     ///< random; the executable checks that the blob it finds is its own
+  std::vector<Piece> pieces, sparsePieces;
+  uint64_t bytes = 0;        ///< the dense part's size
+  uint64_t sparseBytes = 0;  ///< the sparse part's size
+  uint64_t id = 0;           ///< random; the executable checks that the blob it finds is its own
+  /// Where the sparse part starts in the blob.
+  uint64_t sparseOffset() const { return sparseBytes ? (bytes + kSparseAlign - 1) / kSparseAlign * kSparseAlign : bytes; }
+  /// The blob's size.
+  uint64_t totalBytes() const { return sparseOffset() + sparseBytes; }
 };
 
 struct CodegenOptions {

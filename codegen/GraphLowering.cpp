@@ -468,14 +468,17 @@ llvm::Value *ModuleGlobals::constant(llvm::IRBuilder<> &b, const Constant &c) {
   if (external_ && n >= ExternalWeights::kMinBytes) {
     // A piece of the blob after the executable's image: base (set by main) + offset. Small constants stay
     // globals, where LLVM can still fold loads of their values.
+    bool sparse = sparseBase_ && sparse_.count(&c.value);
     auto at = offsets_.find(&c);
     if (at == offsets_.end()) {
-      uint64_t off = (external_->bytes + ExternalWeights::kAlign - 1) / ExternalWeights::kAlign * ExternalWeights::kAlign;
-      external_->pieces.push_back({off, bytes, n});
-      external_->bytes = off + n;
+      uint64_t &size = sparse ? external_->sparseBytes : external_->bytes;
+      uint64_t off = (size + ExternalWeights::kAlign - 1) / ExternalWeights::kAlign * ExternalWeights::kAlign;
+      (sparse ? external_->sparsePieces : external_->pieces).push_back({off, bytes, n});
+      size = off + n;
       at = offsets_.emplace(&c, off).first;
     }
-    llvm::Value *base = b.CreateLoad(llvm::PointerType::get(m_.getContext(), 0), externalBase_, "weights");
+    llvm::Value *base = b.CreateLoad(llvm::PointerType::get(m_.getContext(), 0), sparse ? sparseBase_ : externalBase_,
+                                     sparse ? "weights.sparse" : "weights");
     return b.CreateInBoundsGEP(b.getInt8Ty(), base, b.getInt64(at->second), "w." + sanitize(c.value.name()));
   }
   llvm::Constant *data = llvm::ConstantDataArray::getRaw(llvm::StringRef(bytes, n), n, llvm::Type::getInt8Ty(m_.getContext()));

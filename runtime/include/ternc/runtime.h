@@ -181,10 +181,13 @@ const char *ternc_instance_last_error(const ternc_instance *inst);
  * --threads N). Returns the process exit code. */
 int ternc_main(const ternc_model *model, int argc, char **argv);
 
-/* Maps the `bytes` of weights an executable carries after its ELF image (the trailer names their offset and
- * the build `id` they were written with) and stores their address in *base. Called first by main() of
+/* Loads the `bytes` of weights an executable carries after its ELF image (the trailer names their offset and
+ * the build `id` they were written with): the dense part [0, sparse_offset) into huge pages (or mapped from the
+ * file with TERNC_WEIGHTS=mmap), its address in *dense; the sparse part [sparse_offset, bytes), embedding tables
+ * read a few rows at a time, mapped from the file, its address in *sparse. Called first by main() of
  * executables whose model has large constants; 0 on success, else prints why to stderr and returns 1. */
-int ternc_weights_attach(const void **base, uint64_t id, uint64_t bytes);
+int ternc_weights_attach(const void **dense, const void **sparse, uint64_t id, uint64_t bytes,
+                         uint64_t sparse_offset);
 
 /* The main() of a compiled language model: generation from --prompt TEXT
  * or --tokens IDS, sampling, --bench, --perplexity (docs/runtime.md). */
