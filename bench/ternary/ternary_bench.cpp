@@ -1,6 +1,7 @@
 // ternary_bench: ternc's x86 ternary kernels against llama.cpp's TQ2_0/TQ1_0 kernels and the machine's memory
 // read bandwidth, in one process and one run, on 1 and 2 threads (bench/README.md, "Ternary kernels").
 #include "GgmlPeer.h"
+#include "LutKernels.h"
 #include "MatrixSets.h"
 #include "StreamRead.h"
 #include "TernaryData.h"
@@ -65,6 +66,7 @@ struct Options {
   bool skipGgml = false;
   bool skipGemm = false;
   bool hot = false;
+  bool lut = false;
   std::string tsv;
 };
 
@@ -192,6 +194,19 @@ struct GemmRow {
   double ggml[2] = {0, 0};
 };
 
+/// --lut: the lookup-table GEMVs (LutKernels.h) against ternc's primary kernel's integer-only dot, same run.
+struct LutRow {
+  const Shape *shape;
+  int threads;
+  double terncBytes;                ///< packed tern2b64 bytes of one matrix
+  int64_t terncMats;                ///< matrices the from-memory calls rotate through
+  double terncMem = 0, terncHot = 0; ///< ternaryDot seconds per call, from memory / one matrix in cache
+  std::vector<double> bytes;        ///< per LUT kernel: packed bytes of one matrix
+  std::vector<int64_t> mats;        ///< ... matrices rotated through
+  std::vector<double> mem, hot;     ///< ... seconds per call
+  std::vector<double> build;        ///< ... building its tables alone, 1 thread, seconds per call (1-thread row)
+};
+
 struct CheckRow {
   const Shape *shape;
   int dotKernels = 0;      ///< kernels whose integer dots matched the scalar reference exactly
@@ -209,12 +224,15 @@ public:
 private:
   void allocate(const std::vector<const Shape *> &shapes);
   void runShape(const Shape &s);
+  void runLut(const Shape &s, const std::vector<int8_t> &t, const std::vector<int8_t> &q);
+  int64_t lutCopiesFor(const LutFormat &f, const Shape &s) const;
   void check(const Shape &s, const std::vector<int8_t> &t, const std::vector<float> &x, const std::vector<int8_t> &q,
              const std::vector<float> &sq, const std::vector<uint8_t *> &w64, const std::vector<uint8_t *> &w32,
              const std::vector<GgmlPacked> *tq);
   void streamBandwidth(double (&out)[kPoolThreads]);
   double poolOverhead();
   void report(const std::string &command, double elapsed) const;
+  void reportLut(const double (&stream)[kPoolThreads]) const;
 
   int64_t copiesFor(const Shape &s) const;
   const std::vector<uint8_t *> &weightsFor(const TerncKernel &k) const { return k.layout[6] == '6' ? w64_ : w32_; }
@@ -232,7 +250,18 @@ private:
   std::vector<GemvRow> gemv_;
   std::vector<GemmRow> gemm_;
   std::vector<CheckRow> checks_;
+  std::vector<const LutKernel *> lutKernels_; ///< supported LUT kernels (--lut)
+  std::vector<const LutFormat *> lutFormats_; ///< their distinct formats, each with an arena
+  std::vector<std::shared_ptr<Arena>> lutArenas_;
+  LutWorkspace lutWs_;
+  std::vector<LutRow> lut_;
+  std::vector<std::string> lutChecked_; ///< shapes whose LUT outputs were checked exactly
 };
+
+int64_t Bench::lutCopiesFor(const LutFormat &f, const Shape &s) const {
+  auto bytes = static_cast<double>(f.bytes(s.n, s.k));
+  return std::max<int64_t>(2, static_cast<int64_t>(std::ceil(opt_.minMiB * kMiB / bytes)));
+}
 
 int64_t Bench::copiesFor(const Shape &s) const {
   auto bytes = static_cast<double>(findTernaryLayout("tern2b64")->bytes(s.n, s.k));
@@ -248,6 +277,20 @@ void Bench::allocate(const std::vector<const Shape *> &shapes) {
     if (peer_)
       for (int f = 0; f < 2; ++f)
         tq[f] = std::max(tq[f], replicatedBytes(s->n * s->k / 256 * peer_->blockBytes(GgmlTernaryFormat(f)), count));
+  }
+  if (opt_.lut) {
+    for (const LutKernel &kernel : lutKernels())
+      if (kernel.supported) {
+        lutKernels_.push_back(&kernel);
+        if (std::find(lutFormats_.begin(), lutFormats_.end(), kernel.format) == lutFormats_.end())
+          lutFormats_.push_back(kernel.format);
+      }
+    for (const LutFormat *f : lutFormats_) {
+      size_t bytes = 0;
+      for (const Shape *s : shapes)
+        bytes = std::max(bytes, replicatedBytes(static_cast<size_t>(f->bytes(s->n, s->k)), lutCopiesFor(*f, *s)));
+      lutArenas_.push_back(std::make_shared<Arena>(bytes));
+    }
   }
   tern64_ = std::make_shared<Arena>(t64);
   tern32_ = std::make_shared<Arena>(t32);
@@ -477,8 +520,100 @@ void Bench::runShape(const Shape &s) {
   }
   if (peer_)
     peer_->releaseMatmulPlans(); // the next shape reuses the arenas, hence the weight addresses the plans key on
+  if (opt_.lut)
+    runLut(s, t, q);
   fmt::print(stderr, "  timed in {:.1f} s (waiting for idle threads: {:.1f} s so far)\n", seconds() - t0,
              quiescedSeconds);
+}
+
+/// --lut: checks the LUT kernels exactly on this shape, then times them against ternc's primary kernel's
+/// integer-only dot (ternaryDot), all in one round robin: from memory (rotating through >= --min-mib MiB of
+/// copies of each format, as the GEMV timing does) and in cache (matrix 0 over and over).
+void Bench::runLut(const Shape &s, const std::vector<int8_t> &t, const std::vector<int8_t> &q) {
+  const int64_t n = s.n, k = s.k;
+  double t0 = seconds();
+  for (int th = 1; th <= kPoolThreads; ++th) {
+    std::string error = lutCheck(pool_, th, n, k, static_cast<uint64_t>(n * 7919 + k * 31 + th), t.data(), q.data());
+    if (!error.empty())
+      fail("ternary bench --lut: {}", error);
+  }
+  std::vector<std::vector<uint8_t *>> copies(lutFormats_.size());
+  std::vector<int64_t> counts(lutFormats_.size());
+  for (size_t f = 0; f < lutFormats_.size(); ++f) {
+    std::vector<uint8_t> packed = lutFormats_[f]->pack(t.data(), n, k);
+    counts[f] = lutCopiesFor(*lutFormats_[f], s);
+    // Copies past the first get ternc-style tags (replicate), which are not always valid LUT codes: the
+    // kernels still read every byte, and only copy 0 is checked.
+    copies[f] = replicate(*lutArenas_[f], packed.data(), packed.size(), counts[f], {64, 64});
+  }
+  // The timed copy 0 of every format against ternc's integer dot on its timed copy 0, exactly.
+  const auto &w = weightsFor(*primary_);
+  std::vector<int32_t> out(static_cast<size_t>(n)), dot(static_cast<size_t>(n));
+  ternaryDot(*primary_, pool_, kPoolThreads, q.data(), w[0], dot.data(), 1, n, k);
+  for (const LutKernel *kernel : lutKernels_) {
+    size_t f = static_cast<size_t>(std::find(lutFormats_.begin(), lutFormats_.end(), kernel->format) -
+                                   lutFormats_.begin());
+    std::fill(out.begin(), out.end(), INT32_MIN);
+    lutGemv(*kernel, pool_, kPoolThreads, lutWs_, q.data(), copies[f][0], out.data(), n, k);
+    for (int64_t c = 0; c < n; ++c)
+      if (out[c] != dot[c])
+        fail("ternary bench --lut: {} {}x{} row {} is {}, ternc's tk_ternary_dot_{} says {}", kernel->name, n, k, c,
+             out[c], primary_->name, dot[c]);
+  }
+  lutChecked_.push_back(fmt::format("{}x{}", n, k));
+  double checks = seconds() - t0;
+
+  const int64_t terncCount = copiesFor(s);
+  int64_t count = terncCount;
+  for (int64_t c : counts)
+    count = std::max(count, c);
+  const auto terncBytes = static_cast<double>(findTernaryLayout(primary_->layout)->bytes(n, k));
+  std::vector<Contestant> contestants;
+  lut_.reserve(lut_.size() + opt_.threads.size()); // rows stay put: contestants point into them
+  for (int th : opt_.threads) {
+    LutRow &row = lut_.emplace_back(LutRow{&s, th, terncBytes, terncCount});
+    row.mem.assign(lutKernels_.size(), 0);
+    row.hot.assign(lutKernels_.size(), 0);
+    row.build.assign(lutKernels_.size(), 0);
+    contestants.push_back({[&, th](int64_t j) {
+                             ternaryDot(*primary_, pool_, th, q.data(), w[j % terncCount], out.data(), 1, n, k);
+                           },
+                           &row.terncMem});
+    contestants.push_back(
+        {[&, th](int64_t) { ternaryDot(*primary_, pool_, th, q.data(), w[0], out.data(), 1, n, k); }, &row.terncHot});
+    for (size_t i = 0; i < lutKernels_.size(); ++i) {
+      const LutKernel *kernel = lutKernels_[i];
+      size_t f = static_cast<size_t>(std::find(lutFormats_.begin(), lutFormats_.end(), kernel->format) -
+                                     lutFormats_.begin());
+      row.bytes.push_back(static_cast<double>(kernel->format->bytes(n, k)));
+      row.mats.push_back(counts[f]);
+      const std::vector<uint8_t *> &mine = copies[f];
+      const int64_t mineCount = counts[f];
+      contestants.push_back({[&, kernel, th, mineCount](int64_t j) {
+                               lutGemv(*kernel, pool_, th, lutWs_, q.data(), mine[j % mineCount], out.data(), n, k);
+                             },
+                             &row.mem[i]});
+      contestants.push_back({[&, kernel, th](int64_t) {
+                               lutGemv(*kernel, pool_, th, lutWs_, q.data(), mine[0], out.data(), n, k);
+                             },
+                             &row.hot[i]});
+    }
+    if (th == 1) {
+      size_t tableBytes = 0;
+      for (const LutKernel *kernel : lutKernels_)
+        tableBytes = std::max(tableBytes, static_cast<size_t>(kernel->format->tableBytes(k)));
+      uint8_t *tables = lutWs_.tables(tableBytes); // sized once here, so the timed calls never reallocate it
+      for (size_t i = 0; i < lutKernels_.size(); ++i) {
+        const LutKernel *kernel = lutKernels_[i];
+        contestants.push_back({[&, kernel, tables](int64_t) {
+                                 kernel->build(q.data(), k, 0, kernel->tableBlocks(k), tables);
+                               },
+                               &row.build[i]});
+      }
+    }
+  }
+  timeRounds(contestants, count, opt_.gemvReps, true);
+  fmt::print(stderr, "  --lut: checks {:.1f} s, timed in {:.1f} s\n", checks, seconds() - t0 - checks);
 }
 
 void Bench::run(const std::string &command) {
@@ -618,6 +753,9 @@ void Bench::report(const std::string &command, double elapsed) const {
     }
   }
 
+  if (!lut_.empty())
+    reportLut(stream);
+
   fmt::print("\n## Targets\n\n| metric | target | measured |\n|---|---|---|\n");
   auto spread = [](std::vector<double> v, bool percent) {
     if (v.empty())
@@ -653,6 +791,62 @@ void Bench::report(const std::string &command, double elapsed) const {
   fmt::print("Total run time {:.0f} s.\n\nreproduce: `{}`\n", elapsed, command);
 }
 
+void Bench::reportLut(const double (&stream)[kPoolThreads]) const {
+  fmt::print("\n## Lookup-table GEMV (M = 1) vs ternc's integer dot, --lut, median of {} passes\n\n", opt_.gemvReps);
+  fmt::print("ternc: `tk_ternary_dot_{}` (exact int32 dot, ternaryDot), LUT: LutKernels.cpp (exact int32 too; each "
+             "call builds its tables, on all its threads, and that time is included). From memory: calls rotate "
+             "through >= {:.0f} MiB of distinct copies of the format's packed weights; in cache: copy 0 over and "
+             "over. GB/s = the kernel's own packed bytes / time; weights/ns = N K / time; / ternc = time / ternc's "
+             "time on the same threads (above 1: slower than ternc). tables = building the kernel's tables alone, "
+             "1 thread, in cache (part of every call's time). Stream read: {:.1f} / {:.1f} GB/s on 1 / 2 threads.\n\n",
+             primary_->name, opt_.minMiB, stream[0], stream[1]);
+  fmt::print("| N x K | thr | kernel | bits/weight | mats x MiB | mem us | GB/s | % stream | weights/ns | / ternc | "
+             "cache us | weights/ns | / ternc | tables us |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  // per kernel and thread count: ratios from memory and in cache
+  std::vector<std::vector<double>> memRatio(lutKernels_.size() * kPoolThreads), hotRatio(memRatio.size());
+  for (const LutRow &r : lut_) {
+    const double nk = static_cast<double>(r.shape->n * r.shape->k);
+    auto line = [&](const std::string &name, double bits, int64_t mats, double bytes, double mem, double hot,
+                    const std::string &tables) {
+      double gbps = bytes / mem / 1e9;
+      fmt::print("| {}x{} | {} | {} | {:.2f} | {} x {:.2f} | {} | {:.1f} | {:.0f}% | {:.1f} | {} | {} | {:.1f} | {} | {} "
+                 "|\n",
+                 r.shape->n, r.shape->k, r.threads, name, bits, mats, bytes / kMiB, us(mem), gbps,
+                 100 * gbps / stream[r.threads - 1], nk / mem / 1e9, ratio(mem, r.terncMem), us(hot), nk / hot / 1e9,
+                 ratio(hot, r.terncHot), tables);
+    };
+    line(fmt::format("ternc {}", primary_->name), r.terncBytes * 8 / nk, r.terncMats, r.terncBytes, r.terncMem,
+         r.terncHot, "-");
+    for (size_t i = 0; i < lutKernels_.size(); ++i) {
+      line(lutKernels_[i]->name, r.bytes[i] * 8 / nk, r.mats[i], r.bytes[i], r.mem[i], r.hot[i],
+           r.threads == 1 ? us(r.build[i]) : "-");
+      memRatio[i * kPoolThreads + r.threads - 1].push_back(r.mem[i] / r.terncMem);
+      hotRatio[i * kPoolThreads + r.threads - 1].push_back(r.hot[i] / r.terncHot);
+    }
+  }
+  fmt::print("\nLUT time / ternc integer-dot time over the shapes (geomean, min, max; above 1: LUT slower):\n\n"
+             "| kernel | thr | from memory | in cache |\n|---|---|---|---|\n");
+  auto summary = [](std::vector<double> v) {
+    if (v.empty())
+      return std::string("-");
+    std::sort(v.begin(), v.end());
+    return fmt::format("{:.2f}x (min {:.2f}x, max {:.2f}x, {} shapes)", geomean(v), v.front(), v.back(), v.size());
+  };
+  for (size_t i = 0; i < lutKernels_.size(); ++i)
+    for (int t = 0; t < kPoolThreads; ++t)
+      if (!memRatio[i * kPoolThreads + t].empty())
+        fmt::print("| {} | {} | {} | {} |\n", lutKernels_[i]->name, t + 1, summary(memRatio[i * kPoolThreads + t]),
+                   summary(hotRatio[i * kPoolThreads + t]));
+  std::string checked;
+  for (const std::string &c : lutChecked_)
+    checked += (checked.empty() ? "" : ", ") + c;
+  fmt::print("\nLUT exactness (checked before timing; a mismatch aborts the run): every LUT kernel's int32 outputs "
+             "equal a scalar sum on 1 and 2 threads for {} with the timed weights and activations, random weights "
+             "with random int8 and with -128/127 activations, and all weights +1 / -1 with all activations -128 / "
+             "127; and equal ternc's integer dot on the timed copy 0.\n",
+             checked);
+}
+
 std::string defaultLibDir() {
   if (const char *env = std::getenv("TERNC_GGML_DIR"); env && *env)
     return env;
@@ -684,6 +878,9 @@ int main(int argc, char **argv) {
   app.add_flag("--skip-ggml", opt.skipGgml, "time ternc only (no llama.cpp peer)");
   app.add_flag("--skip-gemm", opt.skipGemm, "time GEMV only");
   app.add_flag("--hot", opt.hot, "also time ternc's GEMV on one matrix over and over (weights in cache)");
+  app.add_flag("--lut", opt.lut,
+               "also time the lookup-table GEMVs (LutKernels.h) against ternc's integer dot, from memory and in "
+               "cache, after checking them exactly");
   app.add_option("--tsv", opt.tsv, "also write ternc's GEMV times (n, k, threads, us, in-cache us) to this file");
   CLI11_PARSE(app, argc, argv);
 
