@@ -688,7 +688,8 @@ void Bench::report(const std::string &command, double elapsed) const {
              streamEnd_[1]);
   fmt::print("- weights: per shape, copies of one random ternary matrix (scale {}) adding up to >= {:.0f} MiB of "
              "packed ternc weights (and as many TQ2_0 / TQ1_0 copies), each page made distinct; calls rotate "
-             "through them, so weights come from memory\n",
+             "through them, so weights come from memory; every buffer (and the stream read's) asks for "
+             "transparent huge pages, as compiled executables' weights do\n",
              kWeightScale, opt_.minMiB);
   double fastest2 = 0;
   for (const GemvRow &r : gemv_)
