@@ -1,6 +1,7 @@
 // bwprobe.c: memory read bandwidth for the head to head's decode bound (bench/h2h/run.py): T threads each sum a
 // contiguous share of a buffer much larger than the caches with the widest vector loads of this build (AVX-512,
-// else AVX2), four accumulators, so the loop is bound by memory (bench/ternary/StreamRead.cpp's loop, standalone).
+// else AVX2), four accumulators, so the loop is bound by memory (bench/ternary/StreamRead.cpp's loop, standalone),
+// over transparent huge pages.
 //
 // Build: cc -O3 -march=native -pthread bench/h2h/bwprobe.c -o bwprobe
 // Usage: bwprobe [--mib M (1024)] [--threads T (1)] [--reps R (7)]
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static uint8_t *buf;
@@ -77,10 +79,13 @@ int main(int argc, char **argv) {
   }
   size_t bytes = (size_t)mib << 20;
   share = bytes / (size_t)threads / 256 * 256;
-  if (posix_memalign((void **)&buf, 64, bytes) != 0) {
+  if (posix_memalign((void **)&buf, (size_t)2 << 20, bytes) != 0) {
     fprintf(stderr, "bwprobe: cannot allocate %ld MiB\n", mib);
     return 1;
   }
+  // Transparent huge pages, as ternc's executables read their weights into (runtime/Weights.cpp): the bound
+  // is the read bandwidth without TLB misses.
+  madvise(buf, bytes, MADV_HUGEPAGE);
   for (size_t i = 0; i < bytes; ++i) buf[i] = (uint8_t)(i * 2654435761u >> 13);
   double *gbps = calloc((size_t)reps, sizeof(double));
   pthread_t tid[64];
