@@ -6,6 +6,7 @@
 #ifndef TERNC_LUT_CORE
 
 #include "LutKernels.h"
+#include "TernaryData.h"
 
 #include <immintrin.h>
 
@@ -353,17 +354,6 @@ void lutGemv(const LutKernel &kernel, ThreadPool &pool, int threads, LutWorkspac
       kernel.run(tables, w, out, n, k, p0, p1);
   });
 }
-
-namespace {
-
-uint64_t splitmix(uint64_t &state) {
-  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-} // namespace
 
 std::string lutCheck(ThreadPool &pool, int threads, int64_t n, int64_t k, uint64_t seed, const int8_t *t,
                      const int8_t *q) {

@@ -8,17 +8,12 @@
 
 namespace ternc::bench {
 
-namespace {
-
-/// splitmix64: fast enough to fill a gigabyte of weights, and deterministic across platforms.
 uint64_t splitmix(uint64_t &state) {
   uint64_t z = (state += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
-
-} // namespace
 
 std::vector<int8_t> randomTernary(uint64_t seed, int64_t n, int64_t k) {
   std::vector<int8_t> t(static_cast<size_t>(n * k));

@@ -7,6 +7,10 @@
 
 namespace ternc::bench {
 
+/// splitmix64: the next value of the generator whose state is `state`; fast enough to fill a gigabyte of
+/// weights, and deterministic across platforms.
+uint64_t splitmix(uint64_t &state);
+
 /// A random ternary matrix t[n, k] (-1, 0, +1 about equally often) from `seed`. Weight 0 of every 256-weight
 /// block is +1, so each llama.cpp block's absmax scale equals the tensor scale and TQ2_0/TQ1_0 hold exactly
 /// the same values as ternc's packing.
