@@ -14,6 +14,8 @@
 // build id the model's main() was compiled with.
 #include "ternc/runtime.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +25,10 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <exception>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -53,16 +59,37 @@ void *readIntoHugePages(int fd, off_t offset, uint64_t bytes) {
 #ifdef MADV_HUGEPAGE
   ::madvise(p, len, MADV_HUGEPAGE);
 #endif
+  // The whole range is asked for up front, so that the disk reads ahead of the copies; the copies (and the
+  // zeroing of each new huge page) are split over a few threads, each reading its contiguous share.
   (void)::posix_fadvise(fd, offset, off_t(bytes), POSIX_FADV_SEQUENTIAL);
-  for (uint64_t done = 0; done < bytes;) {
-    size_t chunk = size_t(bytes - done < (uint64_t(64) << 20) ? bytes - done : uint64_t(64) << 20);
-    ssize_t got = ::pread(fd, p + done, chunk, offset + off_t(done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) {
-      ::munmap(p, len);
-      return nullptr;
+  (void)::posix_fadvise(fd, offset, off_t(bytes), POSIX_FADV_WILLNEED);
+  unsigned hw = std::thread::hardware_concurrency();
+  uint64_t shares = std::min<uint64_t>(std::max(1u, std::min(hw, 4u)), std::max<uint64_t>(1, bytes >> 26));
+  std::atomic<bool> failed{false};
+  auto readShare = [&](uint64_t i) {
+    uint64_t begin = bytes * i / shares, end = bytes * (i + 1) / shares;
+    for (uint64_t done = begin; done < end && !failed.load(std::memory_order_relaxed);) {
+      size_t chunk = size_t(std::min<uint64_t>(end - done, uint64_t(8) << 20));
+      ssize_t got = ::pread(fd, p + done, chunk, offset + off_t(done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        failed = true;
+        return;
+      }
+      done += uint64_t(got);
     }
-    done += uint64_t(got);
+  };
+  std::vector<std::thread> helpers;
+  try {
+    for (uint64_t i = 1; i < shares; ++i) helpers.emplace_back(readShare, i);
+  } catch (const std::exception &) {  // no threads: the caller's thread reads the rest
+    for (uint64_t i = helpers.size() + 1; i < shares; ++i) readShare(i);
+  }
+  readShare(0);
+  for (std::thread &t : helpers) t.join();
+  if (failed) {
+    ::munmap(p, len);
+    return nullptr;
   }
   ::mprotect(p, len, PROT_READ);
   return p;
