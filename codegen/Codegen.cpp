@@ -25,6 +25,7 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -337,25 +338,20 @@ void linkExecutable(const Target &target, const std::string &object, const std::
     uint64_t at = (bytes.size() + kPage - 1) / kPage * kPage;
     std::vector<char> zeros(kPage);
     put(zeros.data(), at - bytes.size());
+    // Each part's pieces at their offsets (the sparse part's padding to its 2 MiB offset can exceed kPage);
+    // the last piece ends the blob.
     uint64_t pos = 0;
     auto putPart = [&](const std::vector<ExternalWeights::Piece> &pieces, uint64_t base) {
       for (const ExternalWeights::Piece &piece : pieces) {
-        for (uint64_t gap = base + piece.offset - pos; gap > 0;) {
-          uint64_t n = gap < kPage ? gap : kPage;
-          put(zeros.data(), n);
-          gap -= n;
-        }
+        for (uint64_t gap = base + piece.offset - pos; gap > 0; gap -= std::min(gap, kPage))
+          put(zeros.data(), std::min(gap, kPage));
         put(piece.data, piece.size);
         pos = base + piece.offset + piece.size;
       }
     };
     putPart(weights->pieces, 0);
     putPart(weights->sparsePieces, weights->sparseOffset());
-    for (uint64_t gap = weights->totalBytes() - pos; gap > 0;) {
-      uint64_t n = gap < kPage ? gap : kPage;
-      put(zeros.data(), n);
-      gap -= n;
-    }
+    if (pos != weights->totalBytes()) fail("internal: the weights blob ends at {}, not {}", pos, weights->totalBytes());
     uint64_t trailer[4] = {0x315457434e524554ull /* "TERNCWT1" */, at, weights->totalBytes(), weights->id};
     put(trailer, sizeof trailer);
   });
