@@ -37,7 +37,7 @@ struct LlmOptions {
   int64_t seed = -1;
   int threads = 0;
   int64_t ctx = 0;
-  bool bench = false, info = false, noBos = false;
+  bool bench = false, profile = false, info = false, noBos = false;
   int benchReps = 3;
 };
 
@@ -253,13 +253,24 @@ private:
     std::printf("| model | threads | test | t/s |\n| --- | ---: | ---: | ---: |\n");
     for (auto [name, fn] : {std::pair<const char *, std::function<double()>>{"pp128", pp}, {"tg128", tg}}) {
       fn();  // warm-up: page the weights in, wake the pool
+      ternc_set_profiling(session.context(), opts_.profile);
+      ternc_profile_reset(session.context());
       std::vector<double> r;
       for (int i = 0; i < reps; ++i) r.push_back(fn());
+      ternc_set_profiling(session.context(), 0);
       double mean = 0, var = 0;
       for (double v : r) mean += v / double(reps);
       for (double v : r) var += (v - mean) * (v - mean) / double(std::max(1, reps - 1));
       std::printf("| %s | %d | %s | %.2f ± %.2f |\n", llm_.prefill->name, session.threads(), name, mean, std::sqrt(var));
       std::fflush(stdout);
+      if (opts_.profile) {
+        // The graph's kernels summed over the timed repetitions, one row per role across layers.
+        double millis = 0;
+        for (double tps : r) millis += 128.0 / tps * 1e3;
+        std::printf("\n%s, %s graph: ", name, name == std::string("pp128") ? "prefill" : "decode");
+        printProfile(name == std::string("pp128") ? *llm_.prefill : *llm_.decode, session.context(), millis, reps, true);
+        std::printf("\n");
+      }
     }
     return 0;
   }
@@ -321,7 +332,8 @@ extern "C" int ternc_llm_main(const ternc_llm *llm, int argc, char **argv) {
   app.add_option("--seed", o.seed, "Random seed (default: a random one); the same seed gives the same tokens");
   app.add_option("--threads", o.threads, "Worker threads (default: the cores available)");
   app.add_option("--ctx", o.ctx, "Context length: the KV cache holds this many tokens (default: the model's)");
-  app.add_flag("--bench", o.bench, "Print prompt processing (pp128) and generation (tg128) tokens per second");
+  auto *benchFlag = app.add_flag("--bench", o.bench, "Print prompt processing (pp128) and generation (tg128) tokens per second");
+  app.add_flag("--profile", o.profile, "With --bench: print the time of each kernel, summed over layers")->needs(benchFlag);
   app.add_option("--bench-reps", o.benchReps, "Repetitions of each --bench test")->capture_default_str();
   app.add_option("--perplexity", o.perplexity, "Print the perplexity of the text in FILE");
   app.add_flag("--no-bos", o.noBos, "Do not add the tokenizer's special tokens (BOS) to the prompt");

@@ -85,4 +85,9 @@ std::string tensorInfoText(const ternc_model &model, const ternc_tensor_info &in
 std::vector<int64_t> bindSymbols(const ternc_model &model, const std::vector<const HostTensor *> &inputs,
                                  const std::vector<std::pair<int32_t, int64_t>> &hostBound = {});
 
+/// Prints the --profile table: each kernel's calls and time (read from `ctx`) against `runMillis`, the wall
+/// time of `runs` runs, plus the time outside kernels. `byRole` sums the kernels whose names differ only in
+/// layer indices (".5/" and ".17/" both read ".*/") and lists the largest first.
+void printProfile(const ternc_model &model, const ternc_context *ctx, double runMillis, int runs, bool byRole);
+
 } // namespace ternc::rt

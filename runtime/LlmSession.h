@@ -26,6 +26,8 @@ public:
   /// Tokens in the cache.
   int64_t position() const { return position_; }
   int threads() const;
+  /// The runtime context both graphs run on (for ternc_set_profiling / ternc_profile_read).
+  ternc_context *context() const { return context_; }
   /// Empties the cache (the next prefill starts a new sequence).
   void reset() { position_ = 0; }
 

@@ -133,18 +133,6 @@ void writeOutputs(const ternc_model &model, const std::vector<HostTensor> &outpu
 
 double millis(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-void printProfile(const ternc_model &model, const ternc_context *ctx, double runMillis, int runs) {
-  std::printf("profile (%d run%s, %.3f ms):\n", runs, runs == 1 ? "" : "s", runMillis);
-  std::printf("  %-40s %10s %12s %7s\n", "kernel", "calls", "total ms", "%");
-  for (int32_t k = 0; k < model.num_kernels; ++k) {
-    uint64_t nanos = 0, calls = 0;
-    ternc_profile_read(ctx, k, &nanos, &calls);
-    double ms = double(nanos) / 1e6;
-    std::printf("  %-40s %10llu %12.3f %6.1f%%\n", model.kernel_names[k], (unsigned long long)calls, ms,
-                runMillis > 0 ? 100.0 * ms / runMillis : 0.0);
-  }
-}
-
 int runMain(const ternc_model &model, const MainOptions &opts) {
   if (model.abi_version != TERNC_ABI_VERSION)
     throw Error("model '" + std::string(model.name ? model.name : "?") + "' has ABI version " +
@@ -205,7 +193,7 @@ int runMain(const ternc_model &model, const MainOptions &opts) {
   if (opts.profile) {
     double total = 0;
     for (double t : times) total += t;
-    printProfile(model, ctx.get(), total, int(times.size()));
+    printProfile(model, ctx.get(), total, int(times.size()), false);
   }
   std::fflush(stdout);
   return 0;

@@ -1,14 +1,16 @@
 // Attention.cpp: tk_attention_f32, the fused attention over the KV cache (ir/ops/State.cpp, Attention). Each
 // item is one key/value head and one query row: the g = H / KVH query heads that share the key/value head read
 // each cached key and value row once (at decode, one pass over the cache per head group), with an online
-// softmax (running maximum and sum, the accumulator rescaled when the maximum grows), so no scores are stored.
+// softmax by chunks of positions (a chunk's scores, their maximum, the accumulator rescaled when the maximum
+// grows, then the chunk's weights in one vector pass), so no more than a chunk of scores is stored.
 #include "KernelMath.h"
 #include "Kernels.h"
 
 namespace {
 using namespace tk;
 
-constexpr int64_t kHeadBlock = 8;     // query heads per pass over the cache
+constexpr int64_t kHeadBlock = 16;    // query heads per pass over the cache (MiniCPM4's 12 share one key head)
+constexpr int64_t kChunk = 64;        // cached positions whose scores are computed before their softmax step
 constexpr int64_t kMaxHeadDim = 512;  // fuse-attention fuses head_dim <= this
 
 /// A cache row as f32: the row itself for an f32 cache, else converted into `buf`. The dtype is tested outside
@@ -28,6 +30,25 @@ TK_INLINE float dot(const float *a, const float *b, int64_t n) {
   TK_REASSOCIATE
   float s = 0;
   for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+/// The largest of x[0, n), or NaN if one is NaN (so that a NaN score reaches the output, as in the reference);
+/// -inf if all are -inf.
+TK_INLINE float chunkMax(const float *x, int64_t n) {
+  float m = -__builtin_inff();
+  for (int64_t i = 0; i < n; ++i) m = (x[i] > m || x[i] != x[i]) ? x[i] : m;
+  return m;
+}
+
+/// x[i] = e^(x[i] - m) for i < n; returns their sum.
+TK_INLINE float expInPlace(float *x, int64_t n, float m) {
+  TK_REASSOCIATE
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = expF32(x[i] - m);
+    s += x[i];
+  }
   return s;
 }
 
@@ -55,8 +76,10 @@ void tk_attention_f32(const float *q, const void *K, const void *V, int64_t kind
   float kbuf[kMaxHeadDim], vbuf[kMaxHeadDim];
   float acc[kHeadBlock][kMaxHeadDim];
   float qrot[kHeadBlock][kMaxHeadDim];  // the block's query rows after RoPE
+  float sc[kHeadBlock][kChunk];         // a chunk's scores, then their e^(score - max)
   const float *qrow[kHeadBlock];
-  float mx[kHeadBlock], sum[kHeadBlock], p[kHeadBlock];
+  float mx[kHeadBlock], sum[kHeadBlock];
+  bool live[kHeadBlock];  // the chunk has a score above -inf for this head
   for (int64_t item = begin; item < end; ++item) {
     int64_t g = item / S, s = item % S;
     for (int64_t j0 = 0; j0 < G; j0 += kHeadBlock) {
@@ -72,33 +95,41 @@ void tk_attention_f32(const float *q, const void *K, const void *V, int64_t kind
           qrow[j] = qrot[j];
         }
       }
-      for (int64_t t = 0; t < T; ++t) {
-        const float *k = cacheRow(K, kind, (g * cap + t) * D, D, kbuf);
-        for (int64_t j = 0; j < nb; ++j) {
-          int64_t h = g * G + j0 + j;
-          float sc = dot(qrow[j], k, D);
-          if (mode == 1) sc = sc / scale;
-          else if (mode == 2) sc = sc * scale;
-          if (mask) sc = sc + mask[h * msh + s * mss + t * mst];
-          // Masked (the lowest float or -inf) or so far below the maximum that e^(sc - max) is 0 in f32.
-          if (sc < mx[j] - 104.0f || sc == -__builtin_inff()) {
-            p[j] = 0;
-            continue;
+      for (int64_t t0 = 0; t0 < T; t0 += kChunk) {
+        int64_t n = minI(kChunk, T - t0);
+        // Scores: each cached key row is read (and converted) once for the block's heads.
+        for (int64_t t = 0; t < n; ++t) {
+          const float *k = cacheRow(K, kind, (g * cap + t0 + t) * D, D, kbuf);
+          for (int64_t j = 0; j < nb; ++j) {
+            int64_t h = g * G + j0 + j;
+            float v = dot(qrow[j], k, D);
+            if (mode == 1) v = v / scale;
+            else if (mode == 2) v = v * scale;
+            if (mask) v = v + mask[h * msh + s * mss + (t0 + t) * mst];
+            sc[j][t] = v;
           }
-          if (sc > mx[j]) {
-            float corr = mx[j] == -__builtin_inff() ? 0.0f : expF32(mx[j] - sc);
+        }
+        // Online softmax by chunks: rescale what is accumulated when the chunk raises the maximum, then turn
+        // the scores into weights in one vectorizable pass (expF32 of -inf, or of anything below -104, is 0).
+        for (int64_t j = 0; j < nb; ++j) {
+          float m = chunkMax(sc[j], n);
+          live[j] = m != -__builtin_inff();  // a fully masked chunk adds nothing
+          if (!live[j]) continue;
+          if (m > mx[j]) {
+            float corr = mx[j] == -__builtin_inff() ? 0.0f : expF32(mx[j] - m);
             sum[j] *= corr;
             for (int64_t d = 0; d < D; ++d) acc[j][d] *= corr;
-            mx[j] = sc;
+            mx[j] = m;
           }
-          p[j] = expF32(sc - mx[j]);
-          sum[j] += p[j];
+          sum[j] += expInPlace(sc[j], n, mx[j]);
         }
-        const float *v = cacheRow(V, kind, (g * cap + t) * D, D, vbuf);
-        for (int64_t j = 0; j < nb; ++j) {
-          float pj = p[j];
-          if (pj == 0) continue;
-          for (int64_t d = 0; d < D; ++d) acc[j][d] += pj * v[d];
+        for (int64_t t = 0; t < n; ++t) {
+          const float *v = cacheRow(V, kind, (g * cap + t0 + t) * D, D, vbuf);
+          for (int64_t j = 0; j < nb; ++j) {
+            float pj = sc[j][t];
+            if (!live[j] || pj == 0) continue;
+            for (int64_t d = 0; d < D; ++d) acc[j][d] += pj * v[d];
+          }
         }
       }
       for (int64_t j = 0; j < nb; ++j) {
