@@ -115,9 +115,36 @@ def main():
     s2 = must([exe, "--tokens", ",".join(map(str, prompt)), "-n", "16", "--seed", "3", "--temp", "1"]).stdout
     if s1 != s2:
         failures.append(f"the same seed sampled different tokens: {s1.strip()} / {s2.strip()}")
+    failures += check_profile(exe)
     if failures:
         print("\n".join(failures))
         sys.exit(1)
+
+
+def check_profile(exe):
+    """--bench --profile: both tests' rows, then each graph's kernels with the layers summed (one BitLinear row
+    per role, called reps * tokens * layers times) and percentages adding up to the timed runs; --profile
+    without --bench is an error."""
+    failures = []
+    p = run([exe, "--bench", "--bench-reps", "1", "--profile", "--threads", "1"])
+    out = p.stdout
+    if p.returncode != 0 or "| pp128 |" not in out or "| tg128 |" not in out:
+        return [f"--bench --profile: rc {p.returncode}: {out} {p.stderr}"]
+    for graph in ("pp128, prefill graph: profile (1 run,", "tg128, decode graph: profile (1 run,"):
+        if graph not in out:
+            failures.append(f"--bench --profile prints no '{graph}': {out}")
+    decode = out[out.find("tg128, decode graph"):]
+    rows = [line.split() for line in decode.splitlines()[2:] if line.strip()]
+    total = sum(float(r[-1].rstrip("%")) for r in rows)
+    role_rows = [r for r in rows if r[0] == "BitLinear" and "layers.*/" in r[1]]
+    if not role_rows or any(int(r[2]) % 128 != 0 or int(r[2]) <= 128 for r in role_rows):
+        failures.append(f"--profile does not sum BitLinear kernels over layers (128 tokens x layers calls): {decode}")
+    if not 90 <= total <= 100.5 or rows[-1][0] != "(outside":
+        failures.append(f"--profile rows add up to {total:.1f}% of the decode runs, or lack the outside row: {decode}")
+    p = run([exe, "--profile"])
+    if p.returncode == 0 or "--bench" not in p.stderr:
+        failures.append(f"--profile without --bench: rc {p.returncode}, {p.stderr.strip()}")
+    return failures
 
 
 def check_spm(a, work, ref, cmd):
