@@ -15,19 +15,38 @@ namespace ternc {
 
 namespace {
 
+/// From this size on, storage is its own anonymous mapping (zero pages from the kernel, unmapped when freed)
+/// rather than malloc's. fold-constants evaluating the quantizer subgraphs of an exported model frees a
+/// full-size intermediate per op; through malloc the freed blocks were neither reused nor returned (peak RSS
+/// 3.7 GB for a model of 385 MB of f32 weights, 384 MB of them live), as their own mappings they go back at once.
+constexpr size_t kMappedStorageBytes = size_t(1) << 20;
+
 class OwnedStorage : public Storage {
 public:
   explicit OwnedStorage(size_t bytes) {
     size_t alloc = (bytes + 63) / 64 * 64;
     if (alloc == 0) alloc = 64;
-    void *p = std::aligned_alloc(64, alloc);
-    if (!p) throw Error(fmt::format("out of memory allocating {} bytes", bytes));
-    std::memset(p, 0, alloc);
+    void *p = nullptr;
+    if (alloc >= kMappedStorageBytes) {
+      p = mmap(nullptr, alloc, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw Error(fmt::format("out of memory allocating {} bytes", bytes));
+      mapped_ = alloc;
+    } else {
+      p = std::aligned_alloc(64, alloc);
+      if (!p) throw Error(fmt::format("out of memory allocating {} bytes", bytes));
+      std::memset(p, 0, alloc);
+    }
     data_ = static_cast<std::byte *>(p);
     size_ = bytes;
     mutable_ = true;
   }
-  ~OwnedStorage() override { std::free(const_cast<std::byte *>(data_)); }
+  ~OwnedStorage() override {
+    if (mapped_) munmap(const_cast<std::byte *>(data_), mapped_);
+    else std::free(const_cast<std::byte *>(data_));
+  }
+
+private:
+  size_t mapped_ = 0;  ///< the mapping's length, 0 for malloc'd storage
 };
 
 class MappedStorage : public Storage {

@@ -22,6 +22,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <cstdio>
+#include <deque>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -255,6 +257,7 @@ private:
   std::vector<std::shared_ptr<Arena>> lutArenas_;
   LutWorkspace lutWs_;
   std::vector<LutRow> lut_;
+  std::deque<Shape> otherShapes_;        ///< --shapes not among kShapes (stable addresses)
   std::vector<std::string> lutChecked_; ///< shapes whose LUT outputs were checked exactly
 };
 
@@ -632,8 +635,19 @@ void Bench::run(const std::string &command) {
     if (opt_.shapes.empty() ||
         std::find(opt_.shapes.begin(), opt_.shapes.end(), fmt::format("{}x{}", s.n, s.k)) != opt_.shapes.end())
       shapes.push_back(&s);
-  if (shapes.empty())
-    fail("ternary bench: no decode shape matches --shapes");
+  // Shapes of other models (e.g. BitCPM-CANN-1B's 4096x1536) run as "other".
+  for (const std::string &text : opt_.shapes) {
+    long long n = 0, k = 0;
+    char x = 0, extra = 0;
+    if (std::sscanf(text.c_str(), "%lld%c%lld%c", &n, &x, &k, &extra) != 3 || x != 'x' || n < 1 || k < 1 ||
+        n > (1 << 20) || k > 32768)
+      fail("ternary bench: --shapes '{}' is not NxK (N up to 2^20, K up to 32768)", text);
+    bool known = std::any_of(shapes.begin(), shapes.end(), [&](const Shape *s) { return s->n == n && s->k == k; });
+    if (!known) {
+      otherShapes_.push_back(Shape{"other", "-", n, k});
+      shapes.push_back(&otherShapes_.back());
+    }
+  }
   for (int th : opt_.threads)
     if (th < 1 || th > kPoolThreads)
       fail("ternary bench: --threads takes 1 or 2, not {}", th);

@@ -69,6 +69,16 @@ struct Isa {
     lo = vcvt_f64_f32(vget_low_f32(f));
     hi = vcvt_high_f64_f32(f);
   }
+  /// The 4 floats p[l * stride] (NEON has no gather: four lane loads).
+  TK_FN void gatherScales(const float *p, int32_t stride, D &lo, D &hi) {
+    float32x4_t f = vdupq_n_f32(0.0f);
+    f = vld1q_lane_f32(p, f, 0);
+    f = vld1q_lane_f32(p + stride, f, 1);
+    f = vld1q_lane_f32(p + 2 * int64_t(stride), f, 2);
+    f = vld1q_lane_f32(p + 3 * int64_t(stride), f, 3);
+    lo = vcvt_f64_f32(vget_low_f32(f));
+    hi = vcvt_high_f64_f32(f);
+  }
   TK_FN void dstore(double *p, D lo, D hi) {
     vst1q_f64(p, lo);
     vst1q_f64(p + 2, hi);

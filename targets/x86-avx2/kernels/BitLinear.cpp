@@ -75,6 +75,13 @@ struct Isa {
     lo = _mm256_cvtps_pd(_mm_load_ps(p));
     hi = _mm256_cvtps_pd(_mm_load_ps(p + 4));
   }
+  /// The 8 floats p[l * stride] as two vectors of doubles (one row's group scale per lane).
+  TK_FN void gatherScales(const float *p, int32_t stride, D &lo, D &hi) {
+    __m256i idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(stride));
+    __m256 v = _mm256_i32gather_ps(p, idx, 4);
+    lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  }
   TK_FN void dstore(double *p, D lo, D hi) {
     _mm256_storeu_pd(p, lo);
     _mm256_storeu_pd(p + 4, hi);
@@ -158,6 +165,13 @@ struct Isa {
   TK_FN void cvtScales(const float *p, D &lo, D &hi) {
     lo = _mm512_cvtps_pd(_mm256_load_ps(p));
     hi = _mm512_cvtps_pd(_mm256_load_ps(p + 8));
+  }
+  TK_FN void gatherScales(const float *p, int32_t stride, D &lo, D &hi) {
+    __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                     _mm512_set1_epi32(stride));
+    __m512 v = _mm512_i32gather_ps(idx, p, 4);
+    lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
   }
   TK_FN void dstore(double *p, D lo, D hi) {
     _mm512_storeu_pd(p, lo);
