@@ -10,8 +10,8 @@ For the GGUF (bench/h2h/make_gguf.py writes BitNet-2B4T / BitCPM-CANN-1B shaped 
   4. time to first token from a cold start (process start to the first generated token, a 128-token prompt), with
      the page cache dropped if this machine permits (else the model files evicted with posix_fadvise, else warm,
      as the report says);
-  5. the decode bandwidth bound: bytes one decode step reads (ternary weights at ternc's packing, the head, the
-     embedding row) over the measured bandwidth, and ternc's tg128 as a fraction of it.
+  5. the decode bandwidth bound: bytes one decode step reads (ternary weights at ternc's packing and their f32
+     scales, the head, the embedding row) over the measured bandwidth, and ternc's tg128 as a fraction of it.
 Writes OUT.md (Markdown tables), OUT.json (every figure) and OUT.png (a chart).
 
 Usage: /usr/bin/python3 bench/h2h/run.py MODEL.gguf [--ternc PATH] [--threads 1,2] [--reps 3] [--ctx 512]
@@ -85,9 +85,25 @@ def read_gguf_header(path):
             name = rstr()
             ne = [rd("<Q") for _ in range(rd("<I"))]
             t = rd("<I")
-            rd("<Q")
-            tensors.append((name, ne, t))
-    return meta, tensors
+            tensors.append((name, ne, t, rd("<Q")))
+        align = meta.get("general.alignment", 32)
+        data_start = (f.tell() + align - 1) // align * align
+    return meta, [(name, ne, t) for name, ne, t, _ in tensors], {name: data_start + off for name, _, _, off in tensors}
+
+
+def ternc_scale_bytes(path, ne, t, offset):
+    """Bytes of the f32 scales ternc keeps for one TQ2_0 / TQ1_0 tensor (frontend/gguf/GgufImporter.cpp): one if
+    every block's f16 scale is equal, one per row if each row's are, else one per 256-weight block."""
+    import numpy as np
+    k, n = ne
+    block, size = TYPE_BYTES[t]
+    blocks = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(n, k // block, size))
+    d = blocks[:, :, size - 2:].copy().view(np.uint16).reshape(n, k // block)
+    if (d == d[0, 0]).all():
+        return 4
+    if (d == d[:, :1]).all():
+        return n * 4
+    return n * (k // block) * 4
 
 
 def nbytes(ne, t):
@@ -98,9 +114,9 @@ def nbytes(ne, t):
     return n // block * size
 
 
-def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False):
+def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False, path=None, offsets=None):
     """Bytes one decode step must read, for ternc (tern2b codes, 2 bits per weight, rows padded to 8 and K to 256;
-    the head f32 as frontend/llm/DecoderBuilder builds it, or int8 with an f32 scale per vocabulary entry under
+    their f32 scales, read from the file's block scales when `path` is given; the head f32 as frontend/llm/DecoderBuilder builds it, or int8 with an f32 scale per vocabulary entry under
     `--head int8`; an f32 embedding row) and for llama.cpp (the file's own types, the f16 KV cache). Each as a dict
     of parts; the KV cache at the mean position of tg128 is listed separately."""
     arch = meta["general.architecture"]
@@ -110,19 +126,20 @@ def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False):
     by_name = {name: (ne, t) for name, ne, t in tensors}
     vocab = by_name["token_embd.weight"][0][1]
     head = by_name.get("output.weight", by_name["token_embd.weight"])
-    tern_w = tern_b = llama_tern = norms = 0
+    tern_w = tern_b = tern_s = llama_tern = norms = 0
     for name, ne, t in tensors:
         if t in (TQ2_0, 34):
             k, n = ne
             tern_w += n * k
             tern_b += (n + 7) // 8 * 8 * ((k + 255) // 256 * 256) // 4
+            tern_s += ternc_scale_bytes(path, ne, t, offsets[name]) if path else 4
             llama_tern += nbytes(ne, t)
         elif name.endswith("norm.weight"):
             norms += nbytes(ne, t)
     kv_rows = layers * 2 * kv_dim * kv_mean_pos
     return {
         "vocab": vocab, "hidden": hidden, "ternary_weights": tern_w,
-        "ternc": {"ternary": tern_b, "head": hidden * vocab + vocab * 4 if head_int8 else hidden * vocab * 4,
+        "ternc": {"ternary": tern_b, "scales": tern_s, "head": hidden * vocab + vocab * 4 if head_int8 else hidden * vocab * 4,
                   "head_type": "int8 [vocab, hidden] + f32 scale per vocabulary entry" if head_int8
                   else f"f32 [{hidden}, {vocab}]", "embedding_row": hidden * 4, "norms": norms,
                   "kv_cache": kv_rows * (2 if kv_f16 else 4), "kv_type": "f16" if kv_f16 else "f32"},
@@ -306,14 +323,16 @@ def write_report(res, out):
               "(mapped model pages count once touched).", ""]
     bw = res["bandwidth"]
     tb, lb = d["ternc"], d["llama.cpp"]
-    step = tb["ternary"] + tb["head"] + tb["embedding_row"]
+    step = tb["ternary"] + tb.get("scales", 0) + tb["head"] + tb["embedding_row"]
     lstep = lb["ternary"] + lb["head"] + lb["embedding_row"]
     lines += ["## Decode bandwidth bound", "",
               "Bytes one decode step must read over the read bandwidth measured in this run (bench/h2h/bwprobe.c: "
               "1 GiB summed with AVX-512 loads, median of 7 passes; the better of the runs before and after the "
               "timings).", "",
               f"- ternc reads {step / 1e6:.1f} MB per step: ternary weights {tb['ternary'] / 1e6:.1f} MB (tern2b, "
-              f"2 bits per weight), head {tb['head'] / 1e6:.1f} MB ({tb['head_type']}), embedding row "
+              f"2 bits per weight), their scales {tb.get('scales', 0) / 1e6:.1f} MB (f32: per tensor, per row or "
+              f"per 256-weight block, as the file's block scales repeat), head {tb['head'] / 1e6:.1f} MB "
+              f"({tb['head_type']}), embedding row "
               f"{tb['embedding_row'] / 1e3:.1f} kB (f32). Not counted: norms {tb['norms'] / 1e3:.0f} kB, the "
               f"{tb.get('kv_type', 'f32')} KV cache at tg128's mean position "
               f"{tb.get('kv_cache', tb.get('kv_cache_f32', 0)) / 1e6:.1f} MB.",
@@ -360,7 +379,8 @@ def write_chart(res, out):
         if key == "tg":  # each engine's bound (bytes per step / bandwidth) as a line over its bars
             d = res["decode_bytes"]
             for j, (k, name, color) in enumerate(who):
-                step = sum(d["ternc" if k == "ternc" else "llama.cpp"][p] for p in ("ternary", "head", "embedding_row"))
+                step = sum(d["ternc" if k == "ternc" else "llama.cpp"].get(p, 0)
+                           for p in ("ternary", "scales", "head", "embedding_row"))
                 off = (j - (len(who) - 1) / 2) * w
                 for i, t in enumerate(ts):
                     ax.hlines(res["bandwidth"][t]["best"] * 1e9 / step, i + off - w / 2, i + off + w / 2, colors="k",
@@ -455,10 +475,10 @@ def main():
     work = os.path.abspath(args.work or os.path.join(os.path.dirname(out), "work-" + name))
     os.makedirs(work, exist_ok=True)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    meta, tensors = read_gguf_header(model)
+    meta, tensors, offsets = read_gguf_header(model)
     arch = meta["general.architecture"]
     decode = decode_bytes(meta, tensors, (PROMPT_LEN - 1) / 2, "int8" in args.ternc_args,
-                          re.search(r"--kv-cache[= ]f16", args.ternc_args) is not None)
+                          re.search(r"--kv-cache[= ]f16", args.ternc_args) is not None, model, offsets)
     rng = random.Random(args.seed)
     ids = [rng.randrange(259, decode["vocab"]) for _ in range(PROMPT_LEN)]
     ids_text = ",".join(map(str, ids))
