@@ -116,8 +116,9 @@ def nbytes(ne, t):
 
 def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False, path=None, offsets=None):
     """Bytes one decode step must read, for ternc (tern2b codes, 2 bits per weight, rows padded to 8 and K to 256;
-    their f32 scales, read from the file's block scales when `path` is given; the head f32 as frontend/llm/DecoderBuilder builds it, or int8 with an f32 scale per vocabulary entry under
-    `--head int8`; an f32 embedding row) and for llama.cpp (the file's own types, the f16 KV cache). Each as a dict
+    their f32 scales, decided from the file's block scales when `path` is given; the head f32 as
+    frontend/llm/DecoderBuilder builds it, or int8 with an f32 scale per vocabulary entry under `--head int8`;
+    an f32 embedding row) and for llama.cpp (the file's own types, the f16 KV cache). Each as a dict
     of parts; the KV cache at the mean position of tg128 is listed separately."""
     arch = meta["general.architecture"]
     hidden = meta[f"{arch}.embedding_length"]
@@ -139,7 +140,8 @@ def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False, path=None,
     kv_rows = layers * 2 * kv_dim * kv_mean_pos
     return {
         "vocab": vocab, "hidden": hidden, "ternary_weights": tern_w,
-        "ternc": {"ternary": tern_b, "scales": tern_s, "head": hidden * vocab + vocab * 4 if head_int8 else hidden * vocab * 4,
+        "ternc": {"ternary": tern_b, "scales": tern_s,
+                  "head": hidden * vocab + vocab * 4 if head_int8 else hidden * vocab * 4,
                   "head_type": "int8 [vocab, hidden] + f32 scale per vocabulary entry" if head_int8
                   else f"f32 [{hidden}, {vocab}]", "embedding_row": hidden * 4, "norms": norms,
                   "kv_cache": kv_rows * (2 if kv_f16 else 4), "kv_type": "f16" if kv_f16 else "f32"},
