@@ -5,6 +5,8 @@
 #include "codegen/Lowering.h"
 
 #include "ir/Error.h"
+#include "ir/TernaryPacking.h"
+#include "targets/BitLinearKernel.h"
 #include "targets/Target.h"
 
 namespace ternc::codegen {
@@ -33,6 +35,15 @@ std::pair<int64_t, int64_t> scaleIndexing(const Op &op, const Value *w) {
     return {k / g.group, g.group};
   default: fail("{}: the ternary weight {} has no scale granularity", op.loc(), t.str());
   }
+}
+
+/// The sRow code of scale operand `scale` when a target tiled it (ir/TernaryPacking.h, TK_SCALES_TILED16_*), 0
+/// when it is plain.
+int64_t tiledScaleCode(const Op &op, const Value *scale) {
+  if (!scale || scale->kind() != Value::Kind::Constant || scale->constant()->layout.empty()) return 0;
+  const ScaleTiling *tiling = findScaleTiling(scale->constant()->layout);
+  if (!tiling) fail("{}: the scale @{} has the unknown layout \"{}\"", op.loc(), scale->name(), scale->constant()->layout);
+  return tiling->half ? TK_SCALES_TILED16_F16 : TK_SCALES_TILED16_F32;
 }
 
 int64_t choiceIndex(const Op &op, std::string_view attr, std::initializer_list<std::string_view> values) {
@@ -69,6 +80,9 @@ OpCode lowerTernaryMatMul(LoweringContext &, const Op &op) {
   if (w->kind() == Value::Kind::Constant && !w->constant()->layout.empty())
     fail("{}: TernaryMatMul reads plain ternary weights, but @{} is packed as {}", op.loc(), w->name(),
          w->constant()->layout);
+  if (tiledScaleCode(op, scale))
+    fail("{}: TernaryMatMul reads plain scales, but @{} is tiled as {}", op.loc(), scale->name(),
+         scale->constant()->layout);
   auto [rows, k] = rowsAndLast(x);
   auto [sRow, group] = scaleIndexing(op, w);
   Dim n = w->type().dim(0);
@@ -95,6 +109,14 @@ OpCode lowerBitLinear(LoweringContext &, const Op &op) {
   auto [sRow, group] = scaleIndexing(op, w);
   if (gate && scaleIndexing(op, gate) != std::make_pair(sRow, group))
     fail("{}: BitLinear's gate weight has another scale granularity than its weight", op.loc());
+  // Scales the legalization tiled: the kernel learns their layout from sRow (targets/BitLinearKernel.h).
+  if (int64_t code = tiledScaleCode(op, ws); code || (gate && tiledScaleCode(op, gs))) {
+    if (gate && tiledScaleCode(op, gs) != code)
+      fail("{}: BitLinear's weight and gate scales are stored in different layouts", op.loc());
+    if (w->type().ternScale().kind != TernScale::Group)
+      fail("{}: tiled scales need per-group scales", op.loc());
+    sRow = code;
+  }
   Dim n = w->type().dim(0);
   int64_t act = choiceIndex(op, "act", {"none", "relu", "relu2", "silu", "gelu"});
   int64_t mul = choiceIndex(op, "dequant", {"div", "mul"});

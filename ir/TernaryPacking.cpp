@@ -2,6 +2,9 @@
 #include "ir/TernaryPacking.h"
 
 #include "ir/Error.h"
+#include "ir/Tensor.h"
+
+#include <cstring>
 
 namespace ternc {
 
@@ -100,6 +103,63 @@ const TernaryLayout *findTernaryLayout(std::string_view name) {
   for (const TernaryLayout &l : ternaryLayouts())
     if (l.name == name) return &l;
   return nullptr;
+}
+
+int64_t ScaleTiling::bytes(int64_t n, int64_t groups) const {
+  return (n + kRows - 1) / kRows * kRows * groups * (half ? 2 : 4);
+}
+
+std::vector<uint8_t> ScaleTiling::tile(const float *s, int64_t n, int64_t groups) const {
+  std::vector<uint8_t> out(size_t(bytes(n, groups)), 0);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      int64_t at = ((r / kRows) * groups + g) * kRows + r % kRows;
+      float v = s[r * groups + g];
+      if (half) {
+        uint16_t h = floatToHalf(v);
+        std::memcpy(out.data() + at * 2, &h, 2);
+      } else {
+        std::memcpy(out.data() + at * 4, &v, 4);
+      }
+    }
+  return out;
+}
+
+std::string ScaleTiling::untile(const uint8_t *tiled, size_t size, int64_t n, int64_t groups, float *s) const {
+  if (int64_t(size) != bytes(n, groups))
+    return fmt::format("{} bytes, but {} rows by {} groups tiled as {} take {}", size, n, groups, name,
+                       bytes(n, groups));
+  int64_t padded = (n + kRows - 1) / kRows * kRows;
+  for (int64_t r = 0; r < padded; ++r)
+    for (int64_t g = 0; g < groups; ++g) {
+      int64_t at = ((r / kRows) * groups + g) * kRows + r % kRows;
+      float v;
+      if (half) {
+        uint16_t h;
+        std::memcpy(&h, tiled + at * 2, 2);
+        v = halfToFloat(h);
+      } else {
+        std::memcpy(&v, tiled + at * 4, 4);
+      }
+      if (r < n) s[r * groups + g] = v;
+      else if (v != 0.0f) return fmt::format("padding row {} holds the scale {}, not 0", r, v);
+    }
+  return "";
+}
+
+const ScaleTiling *findScaleTiling(std::string_view name) {
+  static const ScaleTiling tilings[] = {{"scales16", false}, {"scales16h", true}};
+  for (const ScaleTiling &t : tilings)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+bool halfExact(const float *s, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    float back = halfToFloat(floatToHalf(s[i]));
+    if (std::memcmp(&back, s + i, sizeof(float)) != 0) return false;
+  }
+  return true;
 }
 
 } // namespace ternc

@@ -73,4 +73,28 @@ const std::deque<TernaryLayout> &ternaryLayouts();
 /// (`ternc opt`, `ternc run`); called when the target registers its passes. Throws Error for a tern2b name.
 void registerTernaryLayout(const std::string &name, TernaryLayoutCodec codec);
 
+/// Tiled group scales: the layouts a target may give the f32 [N, G] scale constant of a ternary weight with G
+/// scale groups per row, so that a kernel working on 16 rows at a time reads, for each group, their 16 scales
+/// from one contiguous run, in the order it needs them (targets/BitLinearKernel.h, TK_SCALES_TILED16_*). Rows
+/// are padded with zero scales to a multiple of 16; the scale of row n, group g is element
+/// ((n / 16) * G + g) * 16 + n % 16. "scales16" stores f32, "scales16h" IEEE binary16 (half the bytes; only
+/// for scales that binary16 holds exactly, as GGUF's TQ1_0/TQ2_0 block scales, which are binary16 in the file).
+struct ScaleTiling {
+  std::string_view name;
+  bool half;
+  static constexpr int64_t kRows = 16;
+  /// Bytes of the tiled scales of n rows by `groups` groups.
+  int64_t bytes(int64_t n, int64_t groups) const;
+  /// Tiles s[n, groups] (row-major f32). With `half`, every value must be exact in binary16 (halfExact).
+  std::vector<uint8_t> tile(const float *s, int64_t n, int64_t groups) const;
+  /// Untiles `size` bytes into s[n, groups]; "" or what is wrong (a size that does not fit, a padding scale that
+  /// is not zero).
+  std::string untile(const uint8_t *tiled, size_t size, int64_t n, int64_t groups, float *s) const;
+};
+
+/// The tiling named `name` ("scales16", "scales16h"), or null.
+const ScaleTiling *findScaleTiling(std::string_view name);
+/// True if every one of the `count` floats converts to binary16 and back unchanged.
+bool halfExact(const float *s, int64_t count);
+
 } // namespace ternc

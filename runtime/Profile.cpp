@@ -54,10 +54,14 @@ void printProfile(const ternc_model &model, const ternc_context *ctx, double run
   }
   // Grouped tables are read for where the time goes: largest first. Per kernel, graph order.
   if (byRole) std::stable_sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) { return a.nanos > b.nanos; });
+  // The name column as wide as the longest name, so the numbers line up.
+  int width = int(std::string("(outside kernels)").size());
+  for (const Row &r : rows) width = std::max(width, int(r.name.size()));
   std::printf("profile (%d run%s, %.3f ms):\n", runs, runs == 1 ? "" : "s", runMillis);
-  std::printf("  %-40s %10s %12s %7s\n", "kernel", "calls", "total ms", "%");
+  std::printf("  %-*s %10s %12s %7s\n", width, "kernel", "calls", "total ms", "%");
   auto line = [&](const std::string &name, unsigned long long calls, double ms) {
-    std::printf("  %-40s %10llu %12.3f %6.1f%%\n", name.c_str(), calls, ms, runMillis > 0 ? 100.0 * ms / runMillis : 0.0);
+    std::printf("  %-*s %10llu %12.3f %6.1f%%\n", width, name.c_str(), calls, ms,
+                runMillis > 0 ? 100.0 * ms / runMillis : 0.0);
   };
   for (const Row &r : rows) line(r.name, (unsigned long long)r.calls, double(r.nanos) / 1e6);
   // What no kernel accounts for: argument checks, the arena, the host's own work between runs.

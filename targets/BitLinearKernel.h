@@ -15,6 +15,13 @@
  *                (exact integer sum over k in G of q[m, k] * t[n, k])
  *   (per tensor: sRow = 0, group = K; per row: sRow = 1, group = K; per
  *   group of g: sRow = K / g, group = g, g dividing K)
+ *   A negative sRow says the legalization tiled the group scales (only a
+ *   target whose legalization does so receives one): with G = K / group
+ *   groups, the scale of row n, group g is element ((n / 16) * G + g) * 16 +
+ *   n % 16 of wscale (rows padded to a multiple of 16 with zeros), f32 for
+ *   TK_SCALES_TILED16_F32, IEEE binary16 for TK_SCALES_TILED16_F16 (wscale
+ *   then points at uint16_t); an item of 16 rows reads its group's scales
+ *   from one contiguous line, in order (docs/ternary.md).
  *   v = dequant(D(w)) + bias[n], dequant(d) = d / s[m] (dequantMul = 0) or
  *   d * s[m] (dequantMul = 1)
  *   gated:   v = act(dequant(D(gate)) + gbias[n]) * v;  else v = act(v)
@@ -28,6 +35,10 @@
 #define TERNC_TARGETS_BITLINEAR_KERNEL_H
 
 #include <stdint.h>
+
+/* sRow values of tiled group scales (above). */
+#define TK_SCALES_TILED16_F32 (-1)
+#define TK_SCALES_TILED16_F16 (-2)
 
 #define TK_BITLINEAR_ARGS                                                                                        \
   const int8_t *q, const float *s, const uint8_t *w, const float *wscale, const float *bias, const uint8_t *gate, \

@@ -111,12 +111,62 @@ LinkInfo hostLinkInfo(const std::string &triple) {
   return info;
 }
 
+namespace {
+
+constexpr size_t kWeightOperands[] = {2, 5};  // BitLinear's weight and gate weight (ir/ops/Ternary.cpp)
+constexpr size_t kScaleOperands[] = {3, 6};   // and their scales
+
+/// Tiles the constant scales of `op` (a BitLinear) when its weights have several scale groups per row: in
+/// binary16 if every one of them is exact in it, else in f32; all of the op's scales or none, as the kernel
+/// takes one sRow for both. `tiled` shares a tiled constant between the ops that read one scale constant.
+void tileScalesOf(Module &m, Op &op, std::string_view pass, std::map<std::pair<Value *, bool>, Value *> &tiled) {
+  const Type &wt = op.operand(kWeightOperands[0])->type();
+  TernScale g = wt.ternScale();
+  if (g.kind != TernScale::Group || g.group <= 0 || wt.dim(1).value() % g.group) return;
+  int64_t groups = wt.dim(1).value() / g.group;
+  if (groups < 2) return;
+  std::vector<size_t> operands;
+  std::string already;
+  for (size_t i : kScaleOperands) {
+    Value *s = i < op.numOperands() ? op.operand(i) : nullptr;
+    if (!s) continue;
+    if (s->kind() != Value::Kind::Constant) return;  // computed scales stay plain (the kernel reads them as such)
+    const std::string &l = s->constant()->layout;
+    if (!l.empty() && !findScaleTiling(l)) fail("{}: the scale @{} has the unknown layout \"{}\"", pass, s->name(), l);
+    if (operands.empty()) already = l;
+    else if (l != already) fail("{}: the scales of {} are stored in different layouts", pass, op.loc());
+    operands.push_back(i);
+  }
+  if (operands.empty() || !already.empty()) return;  // nothing to tile, or tiled already (e.g. parsed IR)
+  bool half = true;
+  for (size_t i : operands) {
+    const Tensor &t = op.operand(i)->constant()->data;
+    half = half && halfExact(t.data<float>(), t.numElements());
+  }
+  const ScaleTiling *tiling = findScaleTiling(half ? "scales16h" : "scales16");
+  for (size_t i : operands) {
+    Value *s = op.operand(i);
+    Value *&p = tiled[{s, half}];
+    if (!p) {
+      int64_t n = wt.dim(0).value();
+      std::vector<uint8_t> bytes = tiling->tile(s->constant()->data.data<float>(), n, groups);
+      Tensor t(DType::U8, {int64_t(bytes.size())});
+      std::copy(bytes.begin(), bytes.end(), t.mutableData<uint8_t>());
+      p = m.addConstant(s->name() + "_" + std::string(tiling->name), std::move(t), s->type(),
+                        std::string(tiling->name));
+    }
+    op.setOperand(i, p);
+  }
+}
+
+} // namespace
+
 bool packBitLinearWeights(Module &m, std::string_view pass, std::string_view layout, std::string_view kernel,
-                          const std::function<std::string(const Value &)> &unsupported) {
+                          const std::function<std::string(const Value &)> &unsupported, bool tileGroupScales) {
   const TernaryLayout *packing = findTernaryLayout(layout);
   if (!packing) fail("{}: the ternary layout {} is not registered", pass, layout);
-  constexpr size_t kWeightOperands[] = {2, 5};  // BitLinear's weight and gate weight (ir/ops/Ternary.cpp)
   std::map<Value *, Value *> packed;
+  std::map<std::pair<Value *, bool>, Value *> tiled;
   bool changed = false;
   for (const auto &g : m.graphs())
     for (const auto &op : g->ops()) {
@@ -143,6 +193,15 @@ bool packBitLinearWeights(Module &m, std::string_view pass, std::string_view lay
           p = m.addConstant(w->name() + "_" + std::string(layout), std::move(t), w->type(), std::string(layout));
         }
         op->setOperand(i, p);
+      }
+      if (tileGroupScales) {
+        tileScalesOf(m, *op, pass, tiled);
+      } else {
+        for (size_t i : kScaleOperands)
+          if (Value *s = i < op->numOperands() ? op->operand(i) : nullptr;
+              s && s->kind() == Value::Kind::Constant && !s->constant()->layout.empty())
+            fail("{}: the scale @{} is tiled as {}, which this target's kernels do not read", pass, s->name(),
+                 s->constant()->layout);
       }
       op->attrs().set(kTargetKernelAttr, std::string(kernel));
       changed = true;

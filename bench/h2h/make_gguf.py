@@ -108,6 +108,8 @@ def main():
     ap.add_argument("--layers", type=int, help="override the layer count (a quick scaled-down run)")
     ap.add_argument("--embd", choices=["q6_k", "f16"], default="q6_k", help="token embedding (and untied head) type")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--uniform-scales", action="store_true",
+                    help="one scale per tensor even where the shape has per-256 group scales (isolates their cost)")
     ap.add_argument("-o", "--output", required=True)
     args = ap.parse_args()
 
@@ -116,6 +118,8 @@ def main():
         if args.layers < 1:
             sys.exit("make_gguf.py: --layers must be at least 1")
         s["layers"] = args.layers
+    if args.uniform_scales:
+        s["group_scales"] = False
     arch, hidden, layers, vocab = s["arch"], s["hidden"], s["layers"], s["vocab"]
     heads, kv_heads, head_dim, ffn = s["heads"], s["kv_heads"], s["head_dim"], s["ffn"]
     embd_type = gw.GGML_Q6_K if args.embd == "q6_k" else gw.GGML_F16

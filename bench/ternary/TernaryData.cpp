@@ -31,6 +31,14 @@ std::vector<int8_t> randomTernary(uint64_t seed, int64_t n, int64_t k) {
   return t;
 }
 
+std::vector<float> randomGroupScales(uint64_t seed, int64_t n, int64_t groups, float base) {
+  std::vector<float> scales(static_cast<size_t>(n * groups));
+  uint64_t state = seed;
+  for (float &v : scales)
+    v = std::ldexp(base, static_cast<int>(((splitmix(state) & 0xffffffffu) * 3 >> 32)) - 1);
+  return scales;
+}
+
 std::vector<float> randomNormal(uint64_t seed, int64_t count) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);

@@ -16,6 +16,13 @@ uint64_t splitmix(uint64_t &state);
 /// the same values as ternc's packing.
 std::vector<int8_t> randomTernary(uint64_t seed, int64_t n, int64_t k);
 
+/// Per-row, per-group weight scales [n, groups] as ternary checkpoints store them (BitCPM, TQ2_0: one per 256
+/// weights of a row): `base` times 2^-1, 2^0 or 2^1, chosen at random per (row, group) from `seed`, as
+/// bench/h2h/make_gguf.py does. Powers of two apart, so a group's exact integer dot times its scale, and the sum
+/// of those products over a row, stay exact in double (the reference the kernels are checked against), and a
+/// base exact in fp16 gives scales exact in fp16 (TQ2_0/TQ1_0's block scale).
+std::vector<float> randomGroupScales(uint64_t seed, int64_t n, int64_t groups, float base);
+
 /// `count` floats drawn from N(0, 1).
 std::vector<float> randomNormal(uint64_t seed, int64_t count);
 

@@ -42,11 +42,14 @@ const TerncKernel *findTerncKernel(const char *name) {
 }
 
 void bitLinear(const TerncKernel &kernel, ThreadPool &pool, int threads, const int8_t *q, const float *s,
-               const uint8_t *w, const float *wscale, float *y, int64_t M, int64_t N, int64_t K) {
-  // Per tensor: sRow 0, group K; act 0 (none); dequantMul 0 (y = D / s, s = 127 / absmax).
-  int64_t items = kernel.items(q, s, w, wscale, nullptr, nullptr, nullptr, nullptr, nullptr, y, M, N, K, 0, K, 0, 0);
+               const uint8_t *w, const float *wscale, float *y, int64_t M, int64_t N, int64_t K, int64_t group,
+               int64_t tiled) {
+  // Per tensor: sRow 0, group K; per row and group: sRow K / group, or the tiled layout's negative sRow
+  // (targets/BitLinearKernel.h). act 0 (none); dequantMul 0 (y = D / s, s = 127 / absmax).
+  int64_t sRow = group > 0 ? (tiled ? tiled : K / group) : 0, g = group > 0 ? group : K;
+  int64_t items = kernel.items(q, s, w, wscale, nullptr, nullptr, nullptr, nullptr, nullptr, y, M, N, K, sRow, g, 0, 0);
   pool.split(threads, items, [&](int64_t begin, int64_t end) {
-    kernel.run(q, s, w, wscale, nullptr, nullptr, nullptr, nullptr, nullptr, y, M, N, K, 0, K, 0, 0, begin, end);
+    kernel.run(q, s, w, wscale, nullptr, nullptr, nullptr, nullptr, nullptr, y, M, N, K, sRow, g, 0, 0, begin, end);
   });
 }
 

@@ -29,10 +29,15 @@ const std::vector<TerncKernel> &terncKernels();
 /// The variant named `name`, or null.
 const TerncKernel *findTerncKernel(const char *name);
 
-/// y[M, N] = (q[M, K] . t[N, K]^T) * wscale / s[m]: BitLinear with one per-tensor weight scale, no bias, no
-/// activation, no residual (the shape of a BitNet projection), on `threads` threads of `pool`.
+/// y[M, N] = (q[M, K] . t[N, K]^T) * scale / s[m]: BitLinear with no bias, no activation, no residual (the shape
+/// of a BitNet projection), on `threads` threads of `pool`. group 0: one per-tensor scale, wscale[0]; otherwise
+/// one per row and group of `group` weights (a multiple of 32 dividing K; group = K is per row): the scale of row
+/// n, weights [G group, (G + 1) group), is wscale[n * (K / group) + G] (as BitCPM / TQ2_0 checkpoints with
+/// group 256). `tiled` (with groups): 0 for that row-major layout, or TK_SCALES_TILED16_F32 / _F16 when wscale
+/// holds the scales tiled by 16 rows (targets/BitLinearKernel.h), as ternc's x86 legalization stores them.
 void bitLinear(const TerncKernel &kernel, ThreadPool &pool, int threads, const int8_t *q, const float *s,
-               const uint8_t *w, const float *wscale, float *y, int64_t M, int64_t N, int64_t K);
+               const uint8_t *w, const float *wscale, float *y, int64_t M, int64_t N, int64_t K, int64_t group,
+               int64_t tiled = 0);
 
 /// out[M, N] = q . t^T as exact int32, on `threads` threads of `pool`.
 void ternaryDot(const TerncKernel &kernel, ThreadPool &pool, int threads, const int8_t *q, const uint8_t *w,

@@ -10,6 +10,7 @@
 
 #include "ir/Error.h"
 #include "ir/TernaryPacking.h"
+#include "targets/BitLinearKernel.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -35,8 +36,11 @@ namespace ternc::bench {
 
 namespace {
 
-/// 3/64: exact in fp16, so TQ2_0/TQ1_0 (one fp16 absmax per 256 weights) store the same values as ternc.
+/// 3/64: exact in fp16, so TQ2_0/TQ1_0 (one fp16 absmax per 256 weights) store the same values as ternc. With
+/// --group, the base of the group scales (times 2^-1, 2^0 or 2^1; still exact in fp16).
 constexpr float kWeightScale = 0.046875f;
+/// TQ2_0/TQ1_0 weights per block, each block with one fp16 scale.
+constexpr int64_t kGgmlBlock = 256;
 constexpr size_t kStreamBytes = size_t(1) << 30;
 constexpr int kStreamReps = 5;
 constexpr int kPoolThreads = 2;
@@ -70,6 +74,13 @@ struct Options {
   bool hot = false;
   bool lut = false;
   std::string tsv;
+  /// --group: weight scales per row and group of this many weights (0: one per-tensor scale).
+  int64_t group = 0;
+  /// --scales: how the group scales are stored: "plain" (row-major f32 [N, K/G]), "tiled" (f32 tiled by 16
+  /// rows) or "tiled-f16" (binary16 tiled by 16 rows), targets/BitLinearKernel.h.
+  std::string scales = "plain";
+  /// The ggml peer was skipped because --group is not a multiple of its 256-weight blocks.
+  bool ggmlSkippedForGroup = false;
 };
 
 double seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -181,9 +192,10 @@ struct GemvRow {
   const Shape *shape;
   int threads;
   int64_t mats;
-  double matBytes;           ///< packed ternc bytes of one matrix
+  double matBytes;           ///< bytes one call reads: packed ternc weights (+ scales with --group)
   double ternc[2];           ///< primary, reference kernel (seconds per call; 0 = not run)
   double hot = 0;            ///< primary kernel on one matrix over and over (in cache), with --hot
+  double perTensor = 0;      ///< --group: primary kernel on the same weights with one per-tensor scale
   double vecDot[2] = {0, 0}; ///< ggml TQ2_0, TQ1_0 via GgmlPeer::gemv (row-by-row vec_dot)
   double matmul[2] = {0, 0}; ///< ... via GgmlPeer::matmul (ggml_mul_mat graph, M = 1)
 };
@@ -238,14 +250,34 @@ private:
 
   int64_t copiesFor(const Shape &s) const;
   const std::vector<uint8_t *> &weightsFor(const TerncKernel &k) const { return k.layout[6] == '6' ? w64_ : w32_; }
+  /// Scale groups per weight row (1 per tensor).
+  int64_t groupsFor(const Shape &s) const { return opt_.group ? s.k / opt_.group : 1; }
+  /// Bytes of one copy's scales: N x K/G f32 with --group; the per-tensor scale is one float that stays in cache.
+  size_t scaleBytesFor(const Shape &s) const {
+    if (!opt_.group)
+      return 0;
+    int64_t rows = opt_.scales == "plain" ? s.n : (s.n + 15) / 16 * 16; // tiles pad N to whole 16-row items
+    return static_cast<size_t>(rows * groupsFor(s)) * (opt_.scales == "tiled-f16" ? 2 : sizeof(float));
+  }
+  /// The kernels' sRow code for --scales (0: row-major, K / G).
+  int64_t tiledCode() const {
+    return opt_.scales == "tiled" ? TK_SCALES_TILED16_F32 : opt_.scales == "tiled-f16" ? TK_SCALES_TILED16_F16 : 0;
+  }
+  /// The scales that go with weight copy j (of either layout: the values do not depend on the packing).
+  const float *scalesFor(int64_t j) const { return opt_.group ? scales_[static_cast<size_t>(j)] : &kWeightScale; }
 
   Options opt_;
   ThreadPool pool_{kPoolThreads};
   std::unique_ptr<GgmlPeer> peer_;
   const TerncKernel *primary_ = nullptr;
   const TerncKernel *reference_ = nullptr;
-  std::shared_ptr<Arena> stream_, tern64_, tern32_, tqArena_[2];
+  std::shared_ptr<Arena> stream_, tern64_, tern32_, tqArena_[2], scaleArena_;
   std::vector<uint8_t *> w64_, w32_;
+  /// --group: copy j's scales [N, K/G], one array per copy (in scaleArena_), so each call streams its own
+  /// scales from memory as it does its weights; a scale array shared by all copies would sit in cache.
+  std::vector<float *> scales_;
+  /// --group: copy 0's scales row-major [N, K/G] (the checks' reference, whatever --scales stores).
+  std::vector<float> scales0_;
   double streamStart_[kPoolThreads] = {0, 0}, streamEnd_[kPoolThreads] = {0, 0};
   double poolUs_ = 0;
   double loadStart_ = 0, loadEnd_ = 0;
@@ -272,11 +304,13 @@ int64_t Bench::copiesFor(const Shape &s) const {
 }
 
 void Bench::allocate(const std::vector<const Shape *> &shapes) {
-  size_t t64 = 0, t32 = 0, tq[2] = {0, 0};
+  size_t t64 = 0, t32 = 0, tq[2] = {0, 0}, sc = 0;
   for (const Shape *s : shapes) {
     int64_t count = copiesFor(*s);
     t64 = std::max(t64, replicatedBytes(findTernaryLayout("tern2b64")->bytes(s->n, s->k), count));
     t32 = std::max(t32, replicatedBytes(findTernaryLayout("tern2b32")->bytes(s->n, s->k), count));
+    if (opt_.group)
+      sc = std::max(sc, replicatedBytes(scaleBytesFor(*s), count));
     if (peer_)
       for (int f = 0; f < 2; ++f)
         tq[f] = std::max(tq[f], replicatedBytes(s->n * s->k / 256 * peer_->blockBytes(GgmlTernaryFormat(f)), count));
@@ -297,6 +331,8 @@ void Bench::allocate(const std::vector<const Shape *> &shapes) {
   }
   tern64_ = std::make_shared<Arena>(t64);
   tern32_ = std::make_shared<Arena>(t32);
+  if (sc)
+    scaleArena_ = std::make_shared<Arena>(sc);
   for (int f = 0; f < 2; ++f)
     if (tq[f])
       tqArena_[f] = std::make_shared<Arena>(tq[f]);
@@ -333,14 +369,34 @@ void Bench::check(const Shape &s, const std::vector<int8_t> &t, const std::vecto
   for (int64_t c = 0; c < n; ++c)
     if (c < 16 || c >= n - 16 || c % 61 == 0)
       cols.push_back(c);
-  std::vector<int32_t> ref1(static_cast<size_t>(n)), refM(static_cast<size_t>(m) * cols.size());
+  // Copy 0's scales (the checks use copy 0): weight row c, scale group g.
+  const int64_t groups = groupsFor(s), span = k / groups;
+  const float *scale0 = scalesFor(0);
+  auto scaleAt = [&](int64_t c, int64_t g) { return opt_.group ? scales0_[c * groups + g] : kWeightScale; };
+  // The exact integer dot of q row r and weight row c, and D = the sum over scale groups of the group's exact
+  // dot times its scale, in double: exact, as each product is (a dot below 2^22 times a 24-bit scale) and so is
+  // their sum (scales at most 4x apart). Per tensor, D = dot * scale.
+  struct Reference {
+    int32_t dot = 0;
+    double d = 0;
+  };
+  auto reference = [&](int64_t r, int64_t c) {
+    Reference ref;
+    for (int64_t g = 0; g < groups; ++g) {
+      int32_t part = referenceDot(q.data() + r * k + g * span, t.data() + c * k + g * span, span);
+      ref.dot += part;
+      ref.d += static_cast<double>(part) * static_cast<double>(scaleAt(c, g));
+    }
+    return ref;
+  };
+  std::vector<Reference> ref1(static_cast<size_t>(n)), refM(static_cast<size_t>(m) * cols.size());
   for (int64_t c = 0; c < n; ++c)
-    ref1[c] = referenceDot(q.data(), t.data() + c * k, k);
+    ref1[c] = reference(0, c);
   for (int64_t r = 0; r < m; ++r)
     for (size_t j = 0; j < cols.size(); ++j)
-      refM[r * cols.size() + j] = referenceDot(q.data() + r * k, t.data() + cols[j] * k, k);
-  auto exact = [&](int32_t d, int64_t r) {
-    return static_cast<float>(static_cast<double>(d) * static_cast<double>(kWeightScale) / static_cast<double>(sq[r]));
+      refM[r * cols.size() + j] = reference(r, cols[j]);
+  auto exact = [&](const Reference &ref, int64_t r) {
+    return static_cast<float>(ref.d / static_cast<double>(sq[r]));
   };
 
   std::vector<int32_t> dots(static_cast<size_t>(m * n));
@@ -353,21 +409,21 @@ void Bench::check(const Shape &s, const std::vector<int8_t> &t, const std::vecto
       std::fill(dots.begin(), dots.end(), INT32_MIN);
       ternaryDot(kernel, pool_, kPoolThreads, q.data(), w, dots.data(), rows, n, k);
       std::fill(y.begin(), y.end(), std::nanf(""));
-      bitLinear(kernel, pool_, kPoolThreads, q.data(), sq.data(), w, &kWeightScale, y.data(), rows, n, k);
+      bitLinear(kernel, pool_, kPoolThreads, q.data(), sq.data(), w, scale0, y.data(), rows, n, k, opt_.group, tiledCode());
       for (int64_t r = 0; r < rows; ++r)
         for (size_t j = 0; j < (rows == 1 ? static_cast<size_t>(n) : cols.size()); ++j) {
           int64_t c = rows == 1 ? static_cast<int64_t>(j) : cols[j];
-          int32_t want = rows == 1 ? ref1[c] : refM[r * cols.size() + j];
+          const Reference &want = rows == 1 ? ref1[c] : refM[r * cols.size() + j];
           int32_t got = dots[r * n + c];
-          if (got != want)
+          if (got != want.dot)
             fail("{} {}x{}: tk_ternary_dot_{} M={} row {} column {} is {}, the scalar reference says {}", s.model, n, k,
-                 kernel.name, rows, r, c, got, want);
+                 kernel.name, rows, r, c, got, want.dot);
           float e = exact(want, r), g = y[r * n + c];
           double ulp = std::abs(static_cast<double>(g) - e) /
                        std::max(static_cast<double>(std::nextafter(std::abs(e), INFINITY) - std::abs(e)), 1e-45);
           if (!(ulp <= 1.0))
-            fail("{} {}x{}: tk_bitlinear_{} M={} y[{}, {}] = {}, the exact dot {} gives {} ({} ulp)", s.model, n, k,
-                 kernel.name, rows, r, c, g, want, e, ulp);
+            fail("{} {}x{}: tk_bitlinear_{} M={} y[{}, {}] = {}, the exact dot {} (scaled: {}) gives {} ({} ulp)",
+                 s.model, n, k, kernel.name, rows, r, c, g, want.dot, want.d, e, ulp);
           row.bitLinearUlp = std::max(row.bitLinearUlp, ulp);
         }
       if (&kernel == primary_ && rows == 1)
@@ -378,13 +434,18 @@ void Bench::check(const Shape &s, const std::vector<int8_t> &t, const std::vecto
     ++row.dotKernels;
   }
 
-  // Against the float computation both libraries approximate: y[c] = sum_k x[k] * t[c, k] * scale.
+  // Against the float computation both libraries approximate: y[c] = sum_k x[k] * t[c, k] * scale[c, k / span]
+  // (the same grouped scales the ggml copies were quantized from).
   std::vector<double> yFloat(static_cast<size_t>(n));
   for (int64_t c = 0; c < n; ++c) {
-    double acc = 0;
-    for (int64_t i = 0; i < k; ++i)
-      acc += static_cast<double>(x[i]) * t[c * k + i];
-    yFloat[c] = acc * kWeightScale;
+    double sum = 0;
+    for (int64_t g = 0; g < groups; ++g) {
+      double acc = 0;
+      for (int64_t i = g * span; i < (g + 1) * span; ++i)
+        acc += static_cast<double>(x[i]) * t[c * k + i];
+      sum += acc * scaleAt(c, g);
+    }
+    yFloat[c] = sum;
   }
   // ternc rounds x to 8 bits per row (absmax), llama.cpp per 256 values (Q8_K): about 1% of a typical output.
   constexpr double kTolerance = 2e-2;
@@ -427,11 +488,40 @@ void Bench::runShape(const Shape &s) {
     std::vector<uint8_t> p32 = findTernaryLayout("tern2b32")->pack(t.data(), n, k);
     w32_ = replicate(*tern32_, p32.data(), p32.size(), count, {32, 32});
   }
+  scales_.clear();
+  if (opt_.group) {
+    // Every copy draws its own scales (so no two copies' pages are equal either); copy 0's are checked.
+    const size_t bytes = scaleBytesFor(s), stride = replicatedBytes(bytes, 1);
+    const int64_t groups = groupsFor(s);
+    for (int64_t j = 0; j < count; ++j) {
+      std::vector<float> v = randomGroupScales(0x5ca1eull * 1000003 + static_cast<uint64_t>((n * 7919 + k) * 65537 + j),
+                                               n, groups, kWeightScale);
+      uint8_t *dst = scaleArena_->data() + static_cast<size_t>(j) * stride;
+      if (opt_.scales == "plain") {
+        std::memcpy(dst, v.data(), bytes);
+      } else {
+        // Tiled by 16 rows as ternc's x86 legalization stores them (ir/TernaryPacking.h), f32 or binary16 (the
+        // scales, powers of two times 3/64, are exact in both).
+        std::vector<uint8_t> tiled =
+            findScaleTiling(opt_.scales == "tiled-f16" ? "scales16h" : "scales16")->tile(v.data(), n, groups);
+        std::memcpy(dst, tiled.data(), tiled.size());
+      }
+      scales_.push_back(reinterpret_cast<float *>(dst));
+      if (j == 0)
+        scales0_ = std::move(v);
+    }
+  }
   std::vector<GgmlPacked> tq[2];
   if (peer_) {
+    // Weight row c's values times copy 0's scales: with groups a multiple of 256 (the peer is skipped otherwise)
+    // every TQ block lies in one group, its absmax is that group's scale (weight 0 of each block is +1), exact in
+    // fp16, so TQ2_0/TQ1_0 hold exactly ternc's weights and scales. Their copies share these block scales.
+    const int64_t span = k / groupsFor(s);
     std::vector<float> wf(t.size());
-    for (size_t i = 0; i < t.size(); ++i)
-      wf[i] = static_cast<float>(t[i]) * kWeightScale;
+    for (int64_t c = 0; c < n; ++c)
+      for (int64_t i = 0; i < k; ++i)
+        wf[c * k + i] = static_cast<float>(t[c * k + i]) *
+                        (opt_.group ? scales0_[c * groupsFor(s) + i / span] : kWeightScale);
     const CodeRegion regions[2] = {{66, 64}, {54, 48}}; // block_tq2_0: qs[64], d; block_tq1_0: qs[48], qh[4], d
     for (int f = 0; f < 2; ++f) {
       GgmlPacked base = peer_->quantizeWeights(GgmlTernaryFormat(f), wf.data(), n, k);
@@ -444,9 +534,11 @@ void Bench::runShape(const Shape &s) {
   }
   double setup = seconds() - t0;
   check(s, t, x, q, sq, w64_, w32_, peer_ ? tq : nullptr);
-  fmt::print(stderr, "{} {} {}x{}: {} matrices of {:.2f} MiB, setup {:.1f} s, checks {:.1f} s\n", s.model, s.matrix, n,
-             k, count, static_cast<double>(findTernaryLayout("tern2b64")->bytes(n, k)) / kMiB, setup,
-             seconds() - t0 - setup);
+  // What one call reads: the packed weights and, with --group, the N x K/G scales.
+  const auto matBytes =
+      static_cast<double>(findTernaryLayout("tern2b64")->bytes(n, k)) + static_cast<double>(scaleBytesFor(s));
+  fmt::print(stderr, "{} {} {}x{}: {} matrices of {:.2f} MiB{}, setup {:.1f} s, checks {:.1f} s\n", s.model, s.matrix,
+             n, k, count, matBytes / kMiB, opt_.group ? " (with scales)" : "", setup, seconds() - t0 - setup);
 
   std::vector<float> y(static_cast<size_t>(m * n));
   std::vector<int8_t> qAq(q.size());
@@ -455,7 +547,6 @@ void Bench::runShape(const Shape &s) {
   if (peer_)
     act1 = peer_->quantizeActivations(x.data(), 1, k);
   const TerncKernel *kernels[2] = {primary_, reference_};
-  const auto matBytes = static_cast<double>(findTernaryLayout("tern2b64")->bytes(n, k));
   std::vector<Contestant> contestants;
   gemv_.reserve(gemv_.size() + opt_.threads.size()); // rows stay put: contestants point into them
   for (int th : opt_.threads) {
@@ -464,16 +555,25 @@ void Bench::runShape(const Shape &s) {
       if (const TerncKernel *kernel = kernels[i]) {
         const auto &w = weightsFor(*kernel);
         contestants.push_back({[&, kernel, th](int64_t j) {
-                                 bitLinear(*kernel, pool_, th, q.data(), sq.data(), w[j], &kWeightScale, y.data(), 1, n,
-                                           k);
+                                 bitLinear(*kernel, pool_, th, q.data(), sq.data(), w[j], scalesFor(j), y.data(), 1, n,
+                                           k, opt_.group, tiledCode());
                                },
                                &row.ternc[i]});
       }
+    if (opt_.group) {
+      // The same weights with one scale: the cost of the groups (their epilogue and scale bytes), same rounds.
+      const auto &w = weightsFor(*primary_);
+      contestants.push_back({[&, th](int64_t j) {
+                               bitLinear(*primary_, pool_, th, q.data(), sq.data(), w[j], &kWeightScale, y.data(), 1,
+                                         n, k, 0);
+                             },
+                             &row.perTensor});
+    }
     if (opt_.hot) {
       const uint8_t *w0 = weightsFor(*primary_)[0];
       contestants.push_back({[&, w0, th](int64_t) {
-                               bitLinear(*primary_, pool_, th, q.data(), sq.data(), w0, &kWeightScale, y.data(), 1, n,
-                                         k);
+                               bitLinear(*primary_, pool_, th, q.data(), sq.data(), w0, scalesFor(0), y.data(), 1, n,
+                                         k, opt_.group, tiledCode());
                              },
                              &row.hot});
     }
@@ -499,8 +599,8 @@ void Bench::runShape(const Shape &s) {
         if (const TerncKernel *kernel = kernels[i]) {
           const auto &w = weightsFor(*kernel);
           contestants.push_back({[&, kernel, th](int64_t j) {
-                                   bitLinear(*kernel, pool_, th, q.data(), sq.data(), w[j], &kWeightScale, y.data(), m,
-                                             n, k);
+                                   bitLinear(*kernel, pool_, th, q.data(), sq.data(), w[j], scalesFor(j), y.data(), m,
+                                             n, k, opt_.group, tiledCode());
                                  },
                                  &row.ternc[i]});
         }
@@ -509,8 +609,8 @@ void Bench::runShape(const Shape &s) {
                                pool_.split(th, m, [&](int64_t r0, int64_t r1) {
                                  actQuant(x.data() + r0 * k, r1 - r0, k, qAq.data() + r0 * k, sAq.data() + r0);
                                });
-                               bitLinear(*primary_, pool_, th, qAq.data(), sAq.data(), w[j], &kWeightScale, y.data(), m,
-                                         n, k);
+                               bitLinear(*primary_, pool_, th, qAq.data(), sAq.data(), w[j], scalesFor(j), y.data(),
+                                         m, n, k, opt_.group, tiledCode());
                              },
                              &row.terncActQuant});
       if (peer_)
@@ -651,6 +751,20 @@ void Bench::run(const std::string &command) {
   for (int th : opt_.threads)
     if (th < 1 || th > kPoolThreads)
       fail("ternary bench: --threads takes 1 or 2, not {}", th);
+  // Scale groups are multiples of 32 weights dividing K (the contract in targets/x86-avx2/kernels/BitLinear.h;
+  // group = K is one scale per row). The kernel's problem() (BitLinearCore.inc) does not report a group that
+  // breaks it: for one that does not divide K it silently uses one group per row (each row's first scale), so it
+  // would time and check something else than asked for. Hence the bench refuses such groups up front.
+  if (opt_.group)
+    for (const Shape *s : shapes)
+      if (opt_.group % 32 != 0 || s->k % opt_.group != 0)
+        fail("ternary bench: --group {} does not fit shape {}x{}: a scale group must be a multiple of 32 weights "
+             "that divides K = {}",
+             opt_.group, s->n, s->k, s->k);
+  if (opt_.ggmlSkippedForGroup)
+    fmt::print(stderr, "ternary_bench: note: --group {} is not a multiple of {} (TQ2_0 / TQ1_0 hold one scale per {} "
+                       "weights): the llama.cpp peer is skipped\n",
+               opt_.group, kGgmlBlock, kGgmlBlock);
 
   if (!opt_.skipGgml)
     peer_ = std::make_unique<GgmlPeer>(opt_.libDir);
@@ -690,21 +804,39 @@ void Bench::report(const std::string &command, double elapsed) const {
   for (int t = 0; t < kPoolThreads; ++t) // the higher of the two measurements: the fraction errs low, not high
     stream[t] = std::max(streamStart_[t], streamEnd_[t]);
   const char *pName = primary_->name, *rName = reference_ ? reference_->name : "-";
-  fmt::print("# ternc ternary kernels vs llama.cpp TQ2_0 / TQ1_0 (bench/ternary)\n\n");
+  fmt::print("# ternc ternary kernels vs llama.cpp TQ2_0 / TQ1_0 (bench/ternary){}\n\n",
+             opt_.group ? fmt::format(", weight scales per group of {}", opt_.group) : "");
   fmt::print("- CPU: {}, {} hardware threads; ternc kernels `{}` and `{}` (BitLinear.cpp, -O3 -march=native)\n",
              cpuName(), std::thread::hardware_concurrency(), pName, rName);
   if (peer_)
     fmt::print("- llama.cpp: ggml {}, `{}` (dlopen'ed from @node-llama-cpp/linux-x64@3.22.1)\n", peer_->version(),
                peer_->cpuVariant());
+  else if (opt_.ggmlSkippedForGroup)
+    fmt::print("- llama.cpp: not run (--group {} is not a multiple of {}: TQ2_0 / TQ1_0 hold one scale per {} "
+               "weights)\n",
+               opt_.group, kGgmlBlock, kGgmlBlock);
   fmt::print("- memory read bandwidth ({} GiB, {} loads, median of {}): {:.1f} / {:.1f} GB/s on 1 / 2 threads at the "
              "start, {:.1f} / {:.1f} at the end; the higher is used\n",
              kStreamBytes >> 30, sumWordsIsa(), kStreamReps, streamStart_[0], streamStart_[1], streamEnd_[0],
              streamEnd_[1]);
-  fmt::print("- weights: per shape, copies of one random ternary matrix (scale {}) adding up to >= {:.0f} MiB of "
+  fmt::print("- weights: per shape, copies of one random ternary matrix ({}) adding up to >= {:.0f} MiB of "
              "packed ternc weights (and as many TQ2_0 / TQ1_0 copies), each page made distinct; calls rotate "
              "through them, so weights come from memory; every buffer (and the stream read's) asks for "
              "transparent huge pages, as compiled executables' weights do\n",
-             kWeightScale, opt_.minMiB);
+             opt_.group ? fmt::format("scales per row and group of {} weights: {} times 2^-1, 2^0 or 2^1 at random, "
+                                      "each copy its own",
+                                      opt_.group, kWeightScale)
+                        : fmt::format("scale {}", kWeightScale),
+             opt_.minMiB);
+  if (opt_.group)
+    fmt::print("- scale groups: {} weights, stored {} (targets/BitLinearKernel.h); each matrix copy has its own "
+               "N x K/{} scales, streamed from memory like its weights, and **the bytes per call (MiB, GB/s, % of "
+               "stream) count the scale bytes** as well as the packed weights\n",
+               opt_.group,
+               opt_.scales == "plain"   ? fmt::format("row-major in f32 (sRow = K/{})", opt_.group)
+               : opt_.scales == "tiled" ? std::string("in f32 tiled by 16 rows (TK_SCALES_TILED16_F32)")
+                                        : std::string("in binary16 tiled by 16 rows (TK_SCALES_TILED16_F16)"),
+               opt_.group);
   double fastest2 = 0;
   for (const GemvRow &r : gemv_)
     if (r.threads == 2 && (fastest2 == 0 || r.ternc[0] < fastest2))
@@ -717,12 +849,17 @@ void Bench::report(const std::string &command, double elapsed) const {
   fmt::print("## GEMV (M = 1), time per call, median of {} passes over all matrices\n\n", opt_.gemvReps);
   fmt::print("ternc: BitLinear on int8 activations quantized once (ActQuant not timed). ggml: the faster of "
              "row-by-row `vec_dot` on Q8_K activations quantized once (vd; quantization not timed) and "
-             "`ggml_mul_mat` (mm; quantizes x to Q8_K inside, about 1 us for one row). GB/s = packed ternc bytes "
-             "/ time.\n\n");
-  fmt::print("| model | matrix | N x K | thr | mats | ternc {} us | GB/s | % of stream |{} ternc {} us | TQ2_0 us "
+             "`ggml_mul_mat` (mm; quantizes x to Q8_K inside, about 1 us for one row). GB/s = {} / time.\n\n",
+             opt_.group ? "(packed ternc bytes + scale bytes)" : "packed ternc bytes");
+  if (opt_.group)
+    fmt::print("Per-tensor: the same weights and kernel with one scale, in the same rounds (its own bytes exclude "
+               "the scales); grouped / per-tensor is the cost of the groups.\n\n");
+  fmt::print("| model | matrix | N x K | thr | mats | ternc {} us | GB/s | % of stream |{}{} ternc {} us | TQ2_0 us "
              "| TQ1_0 us | TQ2_0 / ternc | TQ1_0 / ternc |\n",
-             pName, opt_.hot ? " in cache us |" : "", rName);
-  fmt::print("|---|---|---|---|---|---|---|---|{}---|---|---|---|---|\n", opt_.hot ? "---|" : "");
+             pName, opt_.hot ? " in cache us |" : "", opt_.group ? " per-tensor us | grouped / per-tensor |" : "",
+             rName);
+  fmt::print("|---|---|---|---|---|---|---|---|{}{}---|---|---|---|---|\n", opt_.hot ? "---|" : "",
+             opt_.group ? "---|---|" : "");
   auto best = [](double vd, double mm, std::string &label) {
     if (vd <= 0 && mm <= 0)
       return 0.0;
@@ -739,10 +876,11 @@ void Bench::report(const std::string &command, double elapsed) const {
       fraction2.push_back(frac);
     if (r.threads == 1 && tq2 > 0)
       gemvRatio1.push_back(tq2 / r.ternc[0]);
-    fmt::print("| {} | {} | {}x{} | {} | {} x {:.2f} MiB | {} | {:.1f} | {:.0f}% |{} {} | {} | {} | {} | {} |\n",
+    fmt::print("| {} | {} | {}x{} | {} | {} x {:.2f} MiB | {} | {:.1f} | {:.0f}% |{}{} {} | {} | {} | {} | {} |\n",
                r.shape->model, r.shape->matrix, r.shape->n, r.shape->k, r.threads, r.mats, r.matBytes / kMiB,
-               us(r.ternc[0]), gbps, 100 * frac, opt_.hot ? fmt::format(" {} |", us(r.hot)) : "", us(r.ternc[1]), l2,
-               l1, ratio(tq2, r.ternc[0]), ratio(tq1, r.ternc[0]));
+               us(r.ternc[0]), gbps, 100 * frac, opt_.hot ? fmt::format(" {} |", us(r.hot)) : "",
+               opt_.group ? fmt::format(" {} | {} |", us(r.perTensor), ratio(r.ternc[0], r.perTensor)) : "",
+               us(r.ternc[1]), l2, l1, ratio(tq2, r.ternc[0]), ratio(tq1, r.ternc[0]));
   }
 
   std::vector<double> gemmRatio[kPoolThreads];
@@ -790,10 +928,11 @@ void Bench::report(const std::string &command, double elapsed) const {
 
   fmt::print("\n## Correctness (checked before timing; any failure aborts the run)\n\n");
   fmt::print("Integer dots of every kernel vs a scalar reference, exact (M = 1: all columns; M = {}: every 61st "
-             "column and the first and last 16); BitLinear floats vs the exact dot * scale / s; ternc and ggml "
+             "column and the first and last 16); BitLinear floats vs the exact {} / s; ternc and ggml "
              "GEMV vs the f32 product in double, and ternc vs ggml TQ2_0 GEMM: max |diff| / max |reference| "
              "(limit 2e-2, 3e-2 for GEMM; activation rounding differs: per row for ternc, per 256 for Q8_K).\n\n",
-             opt_.gemmM);
+             opt_.gemmM,
+             opt_.group ? "sum over scale groups of the group's dot * its scale (in double)" : "dot * scale");
   fmt::print("| N x K | kernels exact | BitLinear max ulp | ternc vs f32 | TQ2_0 vs f32 | TQ1_0 vs f32 | GEMM ternc vs "
              "TQ2_0 |\n|---|---|---|---|---|---|---|\n");
   for (const CheckRow &c : checks_)
@@ -897,12 +1036,30 @@ int main(int argc, char **argv) {
                "also time the lookup-table GEMVs (LutKernels.h) against ternc's integer dot, from memory and in "
                "cache, after checking them exactly");
   app.add_option("--tsv", opt.tsv, "also write ternc's GEMV times (n, k, threads, us, in-cache us) to this file");
+  CLI::Option *groupOption =
+      app.add_option("--group", opt.group,
+                     "weight scales per row and group of G weights (G a multiple of 32 dividing every K; BitCPM / "
+                     "TQ2_0 checkpoints: 256), each copy its own N x K/G f32 array, counted in the bytes per call "
+                     "(default: one per-tensor scale). G not a multiple of 256 skips the ggml peer");
+  app.add_option("--scales", opt.scales,
+                 "with --group, how the scales are stored: plain (row-major f32), tiled (f32 tiled by 16 rows) or "
+                 "tiled-f16 (binary16 tiled by 16 rows), targets/BitLinearKernel.h")
+      ->check(CLI::IsMember({"plain", "tiled", "tiled-f16"}));
   CLI11_PARSE(app, argc, argv);
 
   std::string command = argv[0];
   for (int i = 1; i < argc; ++i)
     command += std::string(" ") + argv[i];
   try {
+    if (groupOption->count() && opt.group < 1)
+      ternc::fail("ternary bench: --group takes a positive number of weights (a multiple of 32), not {}", opt.group);
+    // TQ2_0 / TQ1_0 keep one fp16 scale per 256-weight block: they can hold per-group scales only when every
+    // block lies inside one group. Other groups leave ternc alone on the table (with a note, once the group is
+    // validated) rather than failing the run.
+    if (opt.group % kGgmlBlock != 0 && !opt.skipGgml) {
+      opt.skipGgml = true;
+      opt.ggmlSkippedForGroup = true;
+    }
     if (!opt.skipGgml && opt.libDir.empty())
       opt.libDir = defaultLibDir();
     Bench(opt).run(command);

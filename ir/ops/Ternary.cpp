@@ -85,7 +85,8 @@ Dim inferTernaryWeight(const InferContext &ctx, size_t wi, size_t si, std::strin
 struct TernaryWeight {
   const int8_t *t = nullptr;
   std::shared_ptr<std::vector<int8_t>> unpacked;  // t's storage when the constant is packed
-  const Tensor *scale = nullptr;
+  const float *scale = nullptr;
+  std::shared_ptr<std::vector<float>> untiled;  // scale's storage when a target tiled the scale constant
   int64_t n = 0, k = 0;
   TernScale granularity;
 
@@ -101,7 +102,7 @@ struct TernaryWeight {
     default: return row * (k / granularity.group) + group;
     }
   }
-  float scaleAt(int64_t row, int64_t group) const { return scale->data<float>()[scaleIndex(row, group)]; }
+  float scaleAt(int64_t row, int64_t group) const { return scale[scaleIndex(row, group)]; }
 };
 
 /// Reads operand wi (tern) and si (its scale), checking sizes and values.
@@ -137,13 +138,30 @@ TernaryWeight ternaryWeight(const EvalContext &ctx, size_t wi, size_t si, int64_
   int64_t want = tw.granularity.kind == TernScale::Tensor ? 1
                  : tw.granularity.kind == TernScale::Row  ? tw.n
                                                           : tw.n * (tw.k / std::max<int64_t>(tw.granularity.group, 1));
-  if (s.dtype() != DType::F32 || s.numElements() != want)
-    ctx.fail("the scale (operand {}) must be f32 with {} elements, got {} {}", si, want, dtypeName(s.dtype()),
-             shapeStr(s.shape()));
+  const Value *sv = ctx.op().operand(si);
+  const Constant *sc = sv->kind() == Value::Kind::Constant ? sv->constant() : nullptr;
+  if (sc && !sc->layout.empty()) {
+    // A target tiled the group scales (ir/TernaryPacking.h): untile, so the IR still runs.
+    const ScaleTiling *tiling = findScaleTiling(sc->layout);
+    if (!tiling) ctx.fail("the scale (operand {}) has the unknown layout \"{}\"", si, sc->layout);
+    if (tw.granularity.kind != TernScale::Group)
+      ctx.fail("the scale (operand {}) is tiled as {}, but the weight's scales are not per group", si, sc->layout);
+    int64_t groups = want / std::max<int64_t>(tw.n, 1);
+    tw.untiled = std::make_shared<std::vector<float>>(size_t(want));
+    if (std::string why = tiling->untile(reinterpret_cast<const uint8_t *>(s.rawData()), s.byteSize(), tw.n, groups,
+                                         tw.untiled->data());
+        !why.empty())
+      ctx.fail("the scale (operand {}) tiled as {}: {}", si, sc->layout, why);
+    tw.scale = tw.untiled->data();
+  } else {
+    if (s.dtype() != DType::F32 || s.numElements() != want)
+      ctx.fail("the scale (operand {}) must be f32 with {} elements, got {} {}", si, want, dtypeName(s.dtype()),
+               shapeStr(s.shape()));
+    tw.scale = s.data<float>();
+  }
   tw.t = tw.unpacked ? tw.unpacked->data() : w.data<int8_t>();
   for (int64_t i = 0; i < tw.n * tw.k; ++i)
     if (tw.t[i] < -1 || tw.t[i] > 1) ctx.fail("operand {} element {} is {}, not -1, 0 or 1", wi, i, int(tw.t[i]));
-  tw.scale = &s;
   return tw;
 }
 

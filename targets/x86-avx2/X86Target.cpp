@@ -43,7 +43,7 @@ bool runsKernel(const std::string &triple, const CpuSelection &cpu, const X86Ker
     return cpuHasFeatures(triple, cpu, {"avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512vnni", "gfni"});
   if (std::string_view(k.symbol).find("vnni") != std::string_view::npos)
     return cpuHasFeatures(triple, cpu, {"avx512f", "avx512vl", "avx512bw", "avx512dq", "avx512vnni"});
-  return cpuHasFeatures(triple, cpu, {"avx2", "fma"});
+  return cpuHasFeatures(triple, cpu, {"avx2", "fma", "f16c"});
 }
 
 /// The roofline estimate of one BitLinear call with M activation rows on kernel k.

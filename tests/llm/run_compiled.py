@@ -135,7 +135,11 @@ def check_profile(exe):
             failures.append(f"--bench --profile prints no '{graph}': {out}")
     decode = out[out.find("tg128, decode graph"):]
     run_ms = float(decode.split("run, ")[1].split(" ms")[0])
-    rows = [line.split() for line in decode.splitlines()[2:] if line.strip()]
+    lines = [line for line in decode.splitlines()[1:] if line.strip()]
+    rows = [line.split() for line in lines[1:]]
+    # The columns line up: the name column is as wide as the longest name, the numbers right-aligned.
+    if len({len(line) for line in lines}) != 1:
+        failures.append(f"--profile columns do not line up: {decode}")
     # The rows' milliseconds (printed to 1 us each) add up to the runs' time, the last row being the rest.
     total = 100 * sum(float(r[-2]) for r in rows) / run_ms
     role_rows = [r for r in rows if r[0] == "BitLinear" and "layers.*/" in r[1]]

@@ -8,6 +8,7 @@
 
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
+#include "ir/Tensor.h"
 #include "ir/TernaryPacking.h"
 
 #include <gtest/gtest.h>
@@ -165,6 +166,13 @@ TEST_P(BitLinearKernels, FusedEpilogueMatchesTheInterpreter) {
       for (auto &x : s) x = u(rng) * 30;
       for (auto &x : ws) x = u(rng) * 0.01f;
       for (auto &x : gs) x = u(rng) * 0.01f;
+      // Every other grouped case with scales binary16 holds exactly (GGUF's TQ2_0 block scales are binary16), so
+      // the tiled f16 layout below is exercised as well as the tiled f32 one.
+      bool halfScales = c.granularity.kind == TernScale::Group && (c.granularity.group / 32) % 2 == 0;
+      if (halfScales) {
+        for (auto &x : ws) x = halfToFloat(floatToHalf(x));
+        for (auto &x : gs) x = halfToFloat(floatToHalf(x));
+      }
       for (auto &x : bias) x = sym(rng);
       for (auto &x : gbias) x = sym(rng);
       for (auto &x : res) x = sym(rng);
@@ -210,6 +218,22 @@ TEST_P(BitLinearKernels, FusedEpilogueMatchesTheInterpreter) {
       int64_t items = v.bitlinearItems(q.data(), s.data(), pw.data(), ws.data(), nullptr, nullptr, nullptr, nullptr,
                                        nullptr, y.data(), m, n, k, sRow, g, act, c.mul);
       runSplit(items, call);
+      if (c.granularity.kind == TernScale::Group) {
+        // The same call with the scales tiled as the x86 legalization stores them (ir/TernaryPacking.h, sRow
+        // TK_SCALES_TILED16_*): bit-identical results.
+        ASSERT_EQ(halfScales, halfExact(ws.data(), int64_t(ws.size())) && halfExact(gs.data(), int64_t(gs.size())));
+        const ScaleTiling &tiling = *findScaleTiling(halfScales ? "scales16h" : "scales16");
+        std::vector<uint8_t> tw = tiling.tile(ws.data(), n, k / g), tg = tiling.tile(gs.data(), n, k / g);
+        int64_t code = halfScales ? TK_SCALES_TILED16_F16 : TK_SCALES_TILED16_F32;
+        std::vector<float> yt(size_t(m * n), NAN);
+        runSplit(items, [&](int64_t b, int64_t e) {
+          v.bitlinear(q.data(), s.data(), pw.data(), reinterpret_cast<const float *>(tw.data()),
+                      c.bias ? bias.data() : nullptr, c.gate ? pg.data() : nullptr,
+                      c.gate ? reinterpret_cast<const float *>(tg.data()) : nullptr, c.gate ? gbias.data() : nullptr,
+                      c.residual ? res.data() : nullptr, yt.data(), m, n, k, code, g, act, c.mul, b, e);
+        });
+        ASSERT_EQ(std::memcmp(yt.data(), y.data(), y.size() * sizeof(float)), 0) << v.name << " tiled " << tiling.name;
+      }
       double maxAbs = 0;
       for (int64_t i = 0; i < m * n; ++i) maxAbs = std::max(maxAbs, std::fabs(double(want.data<float>()[i])));
       // Every granularity is exact (per-group sums in double, BitLinearCore.inc); SiLU and GELU use the kernels' own
@@ -239,6 +263,31 @@ TEST(TernaryPacking, PacksAndUnpacksEveryLayout) {
       ASSERT_TRUE(l.unpack(p.data(), 3, k, back.data()));
       EXPECT_EQ(back, t) << l.name << " K=" << k;
     }
+  // Tiled scales: round trip with N not a multiple of 16, f32 and binary16; sizes and padding checked.
+  for (const char *name : {"scales16", "scales16h"}) {
+    const ScaleTiling &tiling = *findScaleTiling(name);
+    const int64_t n = 37, groups = 3;
+    std::vector<float> sc(size_t(n * groups)), back(sc.size());
+    for (size_t i = 0; i < sc.size(); ++i) sc[i] = float(i + 1) * 0.125f;  // exact in binary16
+    std::vector<uint8_t> t = tiling.tile(sc.data(), n, groups);
+    ASSERT_EQ(int64_t(t.size()), tiling.bytes(n, groups));
+    EXPECT_EQ(int64_t(t.size()), 48 * groups * (tiling.half ? 2 : 4));
+    EXPECT_EQ(tiling.untile(t.data(), t.size(), n, groups, back.data()), "");
+    EXPECT_EQ(back, sc) << name;
+    // Row 17, group 2 sits in item 1 at (1 * 3 + 2) * 16 + 1.
+    float v17;
+    if (tiling.half) v17 = halfToFloat(uint16_t(t[(5 * 16 + 1) * 2] | t[(5 * 16 + 1) * 2 + 1] << 8));
+    else std::memcpy(&v17, t.data() + (5 * 16 + 1) * 4, 4);
+    EXPECT_EQ(v17, sc[17 * groups + 2]) << name;
+    EXPECT_NE(tiling.untile(t.data(), t.size() - 1, n, groups, back.data()), "");
+    t.back() = 0x3c;  // a padding row's scale that is not zero
+    EXPECT_NE(tiling.untile(t.data(), t.size(), n, groups, back.data()).find("padding row 47"), std::string::npos);
+  }
+  EXPECT_EQ(findScaleTiling("tern2b64"), nullptr);
+  float inexact[] = {0.5f, 0.1f};
+  EXPECT_TRUE(halfExact(inexact, 1));
+  EXPECT_FALSE(halfExact(inexact, 2));
+
   // A code of 3 is not a ternary value.
   std::vector<uint8_t> bad(size_t(findTernaryLayout("tern2b32")->bytes(1, 4)), 0xff);
   std::vector<int8_t> out(4);

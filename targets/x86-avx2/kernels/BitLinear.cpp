@@ -21,7 +21,7 @@
 
 // ---- AVX2: vpmaddubsw (u8 codes x s8 q -> pairs in i16, at most 2 * 2 * 128 = 512) + vpmaddwd -------------
 namespace tk_bitlinear_avx2 {
-#define TK_FEATURES "avx2,fma"
+#define TK_FEATURES "avx2,fma,f16c"
 #define TK_FN static inline __attribute__((always_inline, target(TK_FEATURES)))
 #define TK_ENTRY __attribute__((target(TK_FEATURES)))
 #define TK_NAME(x) tk_bitlinear_tern2b32_avx2##x
@@ -72,8 +72,14 @@ struct Isa {
   }
   /// 8 floats at p as two vectors of doubles.
   TK_FN void cvtScales(const float *p, D &lo, D &hi) {
-    lo = _mm256_cvtps_pd(_mm_load_ps(p));
-    hi = _mm256_cvtps_pd(_mm_load_ps(p + 4));
+    lo = _mm256_cvtps_pd(_mm_loadu_ps(p));
+    hi = _mm256_cvtps_pd(_mm_loadu_ps(p + 4));
+  }
+  /// 8 halves (IEEE binary16) at p as two vectors of doubles (exact).
+  TK_FN void cvtHalfScales(const uint16_t *p, D &lo, D &hi) {
+    __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+    lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
   }
   /// The 8 floats p[l * stride] as two vectors of doubles (one row's group scale per lane).
   TK_FN void gatherScales(const float *p, int32_t stride, D &lo, D &hi) {
@@ -98,7 +104,7 @@ struct Isa {
 
 // ---- AVX512-VNNI on 256-bit vectors: vpdpbusd, same layout as AVX2 ------------------------------------------
 namespace tk_bitlinear_vnni256 {
-#define TK_FEATURES "avx2,fma,avx512f,avx512vl,avx512bw,avx512vnni"
+#define TK_FEATURES "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni"
 #define TK_FN static inline __attribute__((always_inline, target(TK_FEATURES)))
 #define TK_ENTRY __attribute__((target(TK_FEATURES)))
 #define TK_NAME(x) tk_bitlinear_tern2b32_vnni256##x
@@ -119,7 +125,7 @@ struct Isa : tk_bitlinear_avx2::Isa {
 
 // ---- AVX512-VNNI on 512-bit vectors: 64-byte code blocks, codes extracted with GFNI --------------------------
 namespace tk_bitlinear_vnni512 {
-#define TK_FEATURES "avx2,fma,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,gfni"
+#define TK_FEATURES "avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,gfni"
 #define TK_FN static inline __attribute__((always_inline, target(TK_FEATURES)))
 #define TK_ENTRY __attribute__((target(TK_FEATURES)))
 #define TK_NAME(x) tk_bitlinear_tern2b64_vnni512##x
@@ -163,8 +169,13 @@ struct Isa {
     hi = _mm512_fmadd_pd(_mm512_cvtepi32_pd(_mm512_extracti64x4_epi64(d, 1)), shi, hi);
   }
   TK_FN void cvtScales(const float *p, D &lo, D &hi) {
-    lo = _mm512_cvtps_pd(_mm256_load_ps(p));
-    hi = _mm512_cvtps_pd(_mm256_load_ps(p + 8));
+    lo = _mm512_cvtps_pd(_mm256_loadu_ps(p));
+    hi = _mm512_cvtps_pd(_mm256_loadu_ps(p + 8));
+  }
+  TK_FN void cvtHalfScales(const uint16_t *p, D &lo, D &hi) {
+    __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+    lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+    hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
   }
   TK_FN void gatherScales(const float *p, int32_t stride, D &lo, D &hi) {
     __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
