@@ -91,19 +91,25 @@ def read_gguf_header(path):
     return meta, [(name, ne, t) for name, ne, t, _ in tensors], {name: data_start + off for name, _, _, off in tensors}
 
 
-def ternc_scale_bytes(path, ne, t, offset):
-    """Bytes of the f32 scales ternc keeps for one TQ2_0 / TQ1_0 tensor (frontend/gguf/GgufImporter.cpp): one if
-    every block's f16 scale is equal, one per row if each row's are, else one per 256-weight block."""
+def ternc_scale_bytes(path, ne, t, offset, factor=1.0):
+    """Bytes of the scales ternc keeps for one TQ2_0 / TQ1_0 tensor (frontend/gguf/GgufImporter.cpp): one f32 if
+    every block's f16 scale is equal, one f32 per row if each row's are, else one per 256-weight block, which the
+    x86 legalization tiles by 16 rows (rows padded to 16) in binary16 when every scale is exact in it, else in f32
+    (targets/TargetSupport.cpp). `factor` is what the compiler multiplies the scales by (MiniCPM's residual scale,
+    folded into attn_output and ffn_down by fuse-bitlinear as f32(f64(scale) * f64(factor))), which can make them
+    inexact in binary16."""
     import numpy as np
     k, n = ne
     block, size = TYPE_BYTES[t]
     blocks = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(n, k // block, size))
-    d = blocks[:, :, size - 2:].copy().view(np.uint16).reshape(n, k // block)
+    d = blocks[:, :, size - 2:].copy().view(np.float16).reshape(n, k // block)
     if (d == d[0, 0]).all():
         return 4
     if (d == d[:, :1]).all():
         return n * 4
-    return n * (k // block) * 4
+    scales = (d.astype(np.float64) * np.float64(np.float32(factor))).astype(np.float32)
+    half = bool((scales.astype(np.float16).astype(np.float32) == scales).all())
+    return (n + 15) // 16 * 16 * (k // block) * (2 if half else 4)
 
 
 def nbytes(ne, t):
@@ -116,7 +122,7 @@ def nbytes(ne, t):
 
 def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False, path=None, offsets=None):
     """Bytes one decode step must read, for ternc (tern2b codes, 2 bits per weight, rows padded to 8 and K to 256;
-    their f32 scales, decided from the file's block scales when `path` is given; the head f32 as
+    their scales, decided from the file's block scales when `path` is given (ternc_scale_bytes); the head f32 as
     frontend/llm/DecoderBuilder builds it, or int8 with an f32 scale per vocabulary entry under `--head int8`;
     an f32 embedding row) and for llama.cpp (the file's own types, the f16 KV cache). Each as a dict
     of parts; the KV cache at the mean position of tg128 is listed separately."""
@@ -133,7 +139,9 @@ def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False, path=None,
             k, n = ne
             tern_w += n * k
             tern_b += (n + 7) // 8 * 8 * ((k + 255) // 256 * 256) // 4
-            tern_s += ternc_scale_bytes(path, ne, t, offsets[name]) if path else 4
+            folded = arch == "minicpm" and name.split(".")[-2] in ("attn_output", "ffn_down")
+            factor = meta.get(f"{arch}.residual_scale", 1.0) if folded else 1.0
+            tern_s += ternc_scale_bytes(path, ne, t, offsets[name], factor) if path else 4
             llama_tern += nbytes(ne, t)
         elif name.endswith("norm.weight"):
             norms += nbytes(ne, t)
