@@ -13,27 +13,30 @@ using namespace tk;
 /// multiple of L) added, and the sum multiplied by the column's scale.
 ///
 /// At decode (M = 1) the head is memory-bound: each weight is read once, by tiles of CD columns (CD parallel
-/// streams over contiguous rows of q) with DU sets of accumulators, and a software prefetch PrefetchAhead bytes
+/// streams over contiguous rows of q; one, below) with DU sets of accumulators, and a software prefetch PrefetchAhead bytes
 /// ahead in each stream; the hardware prefetchers alone left it at ~60% of the read bandwidth. Measured on
 /// this host's Xeon (one thread, 2560 x 128256, best of 40 runs on a shared machine, so +-20%): tiles of 1 x 4
 /// columns without prefetch ~4.5 GB/s, with a prefetch 512 B ahead ~4.4; 1 x 1 with DU 2 and 4 KB ahead
-/// ~6-8.7; 1 x 2 with DU 2 and 4 KB ahead (the choice) ~8.4-9.5, as fast as a plain AVX2 loop that only reads
-/// the same bytes (~8.4). The prefetch goes to L2 (prefetcht2): on a 1-layer BitNet with a 2560 x 128256 head
+/// ~6-8.7; 1 x 2 with DU 2 and 4 KB ahead ~8.4-9.5, as fast as a plain AVX2 loop that only reads the same bytes
+/// (~8.4). The prefetch goes to L2 (prefetcht2): on a 1-layer BitNet with a 2560 x 128256 head
 /// (tests/llm/head_bench_model.py, --bench tg128) t2 gave 32.6 / 57.5 t/s on 1 / 2 threads where t0 gave 30.6 /
-/// 58.2, and a 16 KiB distance no better.
+/// 58.2. On an AMD EPYC host (2026-12-08; BitCPM-CANN-1B's 73448 x 1536 head, 3 copies rotated, median of 30
+/// calls, three interleaved runs each) two column streams at once were the slow choice: 1 x 2 with DU 2 and
+/// 4 KB ahead 11.7-12.5 GB/s on 1 thread and 20.6-22.3 on 2, one stream (1 x 1) with DU 2, 4 or 8 and 8 KB
+/// ahead 21.6-22.5 and 36.4-39.6 (read bandwidth there: 29 / 43 GB/s). Hence 1 x 1, DU 4, 8 KB.
 /// With M > 1 (a prompt), tiles of MR rows x MC columns reuse each converted weight vector for MR rows and
 /// each x vector for MC columns; the item's weights (Cols x K bytes) stay in L2 across its row tiles.
 /// Tile sizes are for 64-byte vectors (TK_VECTOR_BYTES, the bitcode's): with AVX2's 32-byte registers a
-/// vector is two, so both the decode tiles (2 columns x DU 2) and the prompt tiles (2 x 2) keep 8
-/// accumulator registers of 16.
+/// vector is two, so the decode tiles (1 column x DU 4) and the prompt tiles (2 x 2) keep 8 accumulator
+/// registers of 16.
 struct HeadInt8 {
   static constexpr int L = kLanes<float>;
   using V = Vec<float>;
   typedef int8_t QV __attribute__((vector_size(L)));
-  static constexpr int CD = 2, DU = 2;
+  static constexpr int CD = 1, DU = 4;
   static constexpr int MR = 2, MC = 2;
   static constexpr int64_t Cols = 64;
-  static constexpr int64_t PrefetchAhead = 4096;
+  static constexpr int64_t PrefetchAhead = 8192;
   /// Multiply-adds per task at least (one item of a 2560-wide head is 163840).
   static constexpr int64_t MinTaskWork = int64_t(1) << 16;
 
