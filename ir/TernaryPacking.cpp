@@ -4,6 +4,7 @@
 #include "ir/Error.h"
 #include "ir/Tensor.h"
 
+#include <cmath>
 #include <cstring>
 
 namespace ternc {
@@ -105,21 +106,48 @@ const TernaryLayout *findTernaryLayout(std::string_view name) {
   return nullptr;
 }
 
+namespace {
+
+/// The binary16 h of scale s under factor c, and the scale that h stands for: the f32 product c * h, which the
+/// kernels compute in single precision (exact in double, rounded once).
+uint16_t halfOf(float s, float c) { return floatToHalf(float(double(s) / double(c))); }
+float scaleOf(uint16_t h, float c) { return float(double(halfToFloat(h)) * double(c)); }
+
+bool sameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
+
+bool factors(const float *s, int64_t count, float c) {
+  if (!std::isfinite(c) || c == 0.0f) return false;
+  for (int64_t i = 0; i < count; ++i)
+    if (!sameBits(scaleOf(halfOf(s[i], c), c), s[i])) return false;
+  return true;
+}
+
+} // namespace
+
 int64_t ScaleTiling::bytes(int64_t n, int64_t groups) const {
-  return (n + kRows - 1) / kRows * kRows * groups * (half ? 2 : 4);
+  int64_t tiles = (n + kRows - 1) / kRows * kRows * groups;
+  return half ? kHeaderBytes + tiles * 2 : tiles * 4;
 }
 
 std::vector<uint8_t> ScaleTiling::tile(const float *s, int64_t n, int64_t groups) const {
   std::vector<uint8_t> out(size_t(bytes(n, groups)), 0);
+  float c = 1.0f;
+  if (half) {
+    std::optional<float> f = halfFactor(s, n * groups);
+    if (!f) fail("scales16h: the scales are not an f32 factor times binary16 values");
+    c = *f;
+    std::memcpy(out.data(), &c, sizeof(float));
+  }
+  uint8_t *tiles = out.data() + (half ? kHeaderBytes : 0);
   for (int64_t r = 0; r < n; ++r)
     for (int64_t g = 0; g < groups; ++g) {
       int64_t at = ((r / kRows) * groups + g) * kRows + r % kRows;
       float v = s[r * groups + g];
       if (half) {
-        uint16_t h = floatToHalf(v);
-        std::memcpy(out.data() + at * 2, &h, 2);
+        uint16_t h = halfOf(v, c);
+        std::memcpy(tiles + at * 2, &h, 2);
       } else {
-        std::memcpy(out.data() + at * 4, &v, 4);
+        std::memcpy(tiles + at * 4, &v, 4);
       }
     }
   return out;
@@ -129,6 +157,14 @@ std::string ScaleTiling::untile(const uint8_t *tiled, size_t size, int64_t n, in
   if (int64_t(size) != bytes(n, groups))
     return fmt::format("{} bytes, but {} rows by {} groups tiled as {} take {}", size, n, groups, name,
                        bytes(n, groups));
+  float c = 1.0f;
+  if (half) {
+    std::memcpy(&c, tiled, sizeof(float));
+    if (!std::isfinite(c) || c == 0.0f) return fmt::format("the header's factor is {}", c);
+    for (int64_t i = 4; i < kHeaderBytes; ++i)
+      if (tiled[i]) return fmt::format("header byte {} is {}, not 0", i, int(tiled[i]));
+    tiled += kHeaderBytes;
+  }
   int64_t padded = (n + kRows - 1) / kRows * kRows;
   for (int64_t r = 0; r < padded; ++r)
     for (int64_t g = 0; g < groups; ++g) {
@@ -137,7 +173,7 @@ std::string ScaleTiling::untile(const uint8_t *tiled, size_t size, int64_t n, in
       if (half) {
         uint16_t h;
         std::memcpy(&h, tiled + at * 2, 2);
-        v = halfToFloat(h);
+        v = scaleOf(h, c);
       } else {
         std::memcpy(&v, tiled + at * 4, 4);
       }
@@ -154,12 +190,24 @@ const ScaleTiling *findScaleTiling(std::string_view name) {
   return nullptr;
 }
 
-bool halfExact(const float *s, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) {
-    float back = halfToFloat(floatToHalf(s[i]));
-    if (std::memcmp(&back, s + i, sizeof(float)) != 0) return false;
+std::optional<float> halfFactor(const float *s, int64_t count) {
+  if (factors(s, count, 1.0f)) return 1.0f;
+  // The largest scale's h is put in [2^14, 2^15) (a power of two moves between c and h exactly), which leaves
+  // the others 29 binades below it before binary16's subnormals; each of its 1024 significands gives c = the
+  // scale / h, rounded to f32, which the true factor may miss by the rounding of the folded product: its f32
+  // neighbours are tried too.
+  float big = 0.0f;
+  for (int64_t i = 0; i < count; ++i)
+    if (std::isfinite(s[i]) && std::fabs(s[i]) > big) big = std::fabs(s[i]);
+    else if (!std::isfinite(s[i])) return std::nullopt;
+  if (big == 0.0f) return 1.0f;
+  for (int m = 0; m < 1024; ++m) {
+    double h = std::ldexp(1.0 + m / 1024.0, 14);
+    float c = float(double(big) / h);
+    for (float cand : {c, std::nextafter(c, 0.0f), std::nextafter(c, INFINITY)})
+      if (factors(s, count, cand)) return cand;
   }
-  return true;
+  return std::nullopt;
 }
 
 } // namespace ternc

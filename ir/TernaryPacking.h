@@ -8,6 +8,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,24 +78,32 @@ void registerTernaryLayout(const std::string &name, TernaryLayoutCodec codec);
 /// scale groups per row, so that a kernel working on 16 rows at a time reads, for each group, their 16 scales
 /// from one contiguous run, in the order it needs them (targets/BitLinearKernel.h, TK_SCALES_TILED16_*). Rows
 /// are padded with zero scales to a multiple of 16; the scale of row n, group g is element
-/// ((n / 16) * G + g) * 16 + n % 16. "scales16" stores f32, "scales16h" IEEE binary16 (half the bytes; only
-/// for scales that binary16 holds exactly, as GGUF's TQ1_0/TQ2_0 block scales, which are binary16 in the file).
+/// ((n / 16) * G + g) * 16 + n % 16 of the tiles. "scales16" stores f32. "scales16h" stores a 64-byte header
+/// whose first 4 bytes are an f32 factor c (the rest zero), then the tiles as IEEE binary16 h, the scale being
+/// the f32 product c * h (one rounding): half the bytes, for scales that factor so exactly — GGUF's TQ1_0/TQ2_0
+/// block scales, binary16 in the file (c = 1), and those times one f32 constant a pass folded in (MiniCPM's
+/// residual scale in o_proj and down_proj).
 struct ScaleTiling {
   std::string_view name;
   bool half;
   static constexpr int64_t kRows = 16;
+  /// Bytes of the binary16 layout's header.
+  static constexpr int64_t kHeaderBytes = 64;
   /// Bytes of the tiled scales of n rows by `groups` groups.
   int64_t bytes(int64_t n, int64_t groups) const;
-  /// Tiles s[n, groups] (row-major f32). With `half`, every value must be exact in binary16 (halfExact).
+  /// Tiles s[n, groups] (row-major f32); the binary16 layout needs halfFactor(s) (throws Error without one).
   std::vector<uint8_t> tile(const float *s, int64_t n, int64_t groups) const;
   /// Untiles `size` bytes into s[n, groups]; "" or what is wrong (a size that does not fit, a padding scale that
-  /// is not zero).
+  /// is not zero, a bad header).
   std::string untile(const uint8_t *tiled, size_t size, int64_t n, int64_t groups, float *s) const;
 };
 
 /// The tiling named `name` ("scales16", "scales16h"), or null.
 const ScaleTiling *findScaleTiling(std::string_view name);
-/// True if every one of the `count` floats converts to binary16 and back unchanged.
-bool halfExact(const float *s, int64_t count);
+/// An f32 factor c such that every one of the `count` scales is the f32 product c * h of c and a binary16 h
+/// (h = the scale / c rounded to binary16): 1 when they are all binary16 values themselves, else one found from
+/// the largest scale's candidates (every binary16 significand; c rounded to f32, and its neighbours), checked
+/// against every scale; none if no candidate holds them all.
+std::optional<float> halfFactor(const float *s, int64_t count);
 
 } // namespace ternc

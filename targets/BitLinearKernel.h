@@ -18,10 +18,12 @@
  *   A negative sRow says the legalization tiled the group scales (only a
  *   target whose legalization does so receives one): with G = K / group
  *   groups, the scale of row n, group g is element ((n / 16) * G + g) * 16 +
- *   n % 16 of wscale (rows padded to a multiple of 16 with zeros), f32 for
- *   TK_SCALES_TILED16_F32, IEEE binary16 for TK_SCALES_TILED16_F16 (wscale
- *   then points at uint16_t); an item of 16 rows reads its group's scales
- *   from one contiguous line, in order (docs/ternary.md).
+ *   n % 16 of the tiles (rows padded to a multiple of 16 with zeros): f32
+ *   at wscale for TK_SCALES_TILED16_F32; for TK_SCALES_TILED16_F16, wscale
+ *   points at a 64-byte header whose first float is a factor c, the tiles
+ *   (IEEE binary16 h) follow it, and the scale is the f32 product c * h
+ *   (ir/TernaryPacking.h). An item of 16 rows reads its group's scales from
+ *   one contiguous run, in order (docs/ternary.md).
  *   v = dequant(D(w)) + bias[n], dequant(d) = d / s[m] (dequantMul = 0) or
  *   d * s[m] (dequantMul = 1)
  *   gated:   v = act(dequant(D(gate)) + gbias[n]) * v;  else v = act(v)

@@ -117,7 +117,7 @@ constexpr size_t kWeightOperands[] = {2, 5};  // BitLinear's weight and gate wei
 constexpr size_t kScaleOperands[] = {3, 6};   // and their scales
 
 /// Tiles the constant scales of `op` (a BitLinear) when its weights have several scale groups per row: in
-/// binary16 if every one of them is exact in it, else in f32; all of the op's scales or none, as the kernel
+/// binary16 (times an f32 factor per constant) if every one of them is exactly so, else in f32; all of the op's scales or none, as the kernel
 /// takes one sRow for both. `tiled` shares a tiled constant between the ops that read one scale constant.
 void tileScalesOf(Module &m, Op &op, std::string_view pass, std::map<std::pair<Value *, bool>, Value *> &tiled) {
   const Type &wt = op.operand(kWeightOperands[0])->type();
@@ -138,10 +138,10 @@ void tileScalesOf(Module &m, Op &op, std::string_view pass, std::map<std::pair<V
     operands.push_back(i);
   }
   if (operands.empty() || !already.empty()) return;  // nothing to tile, or tiled already (e.g. parsed IR)
-  bool half = true;
+  bool half = true;  // each scale constant gets its own factor (ir/TernaryPacking.h)
   for (size_t i : operands) {
     const Tensor &t = op.operand(i)->constant()->data;
-    half = half && halfExact(t.data<float>(), t.numElements());
+    half = half && halfFactor(t.data<float>(), t.numElements()).has_value();
   }
   const ScaleTiling *tiling = findScaleTiling(half ? "scales16h" : "scales16");
   for (size_t i : operands) {

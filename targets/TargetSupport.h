@@ -47,8 +47,8 @@ std::string threadSplitText(int64_t m, bool symbolic, int64_t n, int64_t k, int6
 /// gate weight) `unsupported` accepts (returns "") gets them packed in the registered ternary layout `layout`
 /// (one packed constant per weight, shared by every graph that reads it) and `target.kernel` = `kernel`.
 /// Others are left for codegen to report. With `tileGroupScales`, the constant scales of weights with several
-/// scale groups per row are tiled by 16 rows (ir/TernaryPacking.h: binary16 when every scale of the op is exact
-/// in it, else f32), for kernels that take TK_SCALES_TILED16_* (targets/BitLinearKernel.h). Returns true if the
+/// scale groups per row are tiled by 16 rows (ir/TernaryPacking.h: binary16 times an f32 factor when every scale
+/// of the op is exactly that, else f32), for kernels that take TK_SCALES_TILED16_* (targets/BitLinearKernel.h). Returns true if the
 /// module changed; throws Error naming `pass` if a weight is already packed in another layout, or a scale is
 /// tiled and the target's kernels do not read tiled scales.
 bool packBitLinearWeights(Module &m, std::string_view pass, std::string_view layout, std::string_view kernel,

@@ -256,8 +256,10 @@ private:
   size_t scaleBytesFor(const Shape &s) const {
     if (!opt_.group)
       return 0;
-    int64_t rows = opt_.scales == "plain" ? s.n : (s.n + 15) / 16 * 16; // tiles pad N to whole 16-row items
-    return static_cast<size_t>(rows * groupsFor(s)) * (opt_.scales == "tiled-f16" ? 2 : sizeof(float));
+    if (opt_.scales != "plain") // tiles pad N to whole 16-row items; binary16 adds a 64-byte header
+      return static_cast<size_t>(findScaleTiling(opt_.scales == "tiled-f16" ? "scales16h" : "scales16")
+                                     ->bytes(s.n, groupsFor(s)));
+    return static_cast<size_t>(s.n * groupsFor(s)) * sizeof(float);
   }
   /// The kernels' sRow code for --scales (0: row-major, K / G).
   int64_t tiledCode() const {

@@ -6,6 +6,7 @@
 #if defined(__x86_64__)
 #include "targets/x86-avx2/kernels/BitLinear.h"
 
+#include "ir/Error.h"
 #include "ir/IR.h"
 #include "ir/Interpreter.h"
 #include "ir/Tensor.h"
@@ -166,12 +167,14 @@ TEST_P(BitLinearKernels, FusedEpilogueMatchesTheInterpreter) {
       for (auto &x : s) x = u(rng) * 30;
       for (auto &x : ws) x = u(rng) * 0.01f;
       for (auto &x : gs) x = u(rng) * 0.01f;
-      // Every other grouped case with scales binary16 holds exactly (GGUF's TQ2_0 block scales are binary16), so
-      // the tiled f16 layout below is exercised as well as the tiled f32 one.
-      bool halfScales = c.granularity.kind == TernScale::Group && (c.granularity.group / 32) % 2 == 0;
+      // Grouped scales of three kinds, for the tiled layouts below: binary16 values (GGUF's TQ2_0 block scales;
+      // groups of 64), binary16 values times an f32 constant folded in (MiniCPM's residual scale in o_proj and
+      // down_proj; groups of 128), both tiled as binary16 with a factor; the rest random f32, tiled as f32.
+      bool halfScales = c.granularity.kind == TernScale::Group && (c.granularity.group == 64 || c.granularity.group == 128);
       if (halfScales) {
-        for (auto &x : ws) x = halfToFloat(floatToHalf(x));
-        for (auto &x : gs) x = halfToFloat(floatToHalf(x));
+        float folded = c.granularity.group == 128 ? 1.4f / std::sqrt(32.0f) : 1.0f;
+        for (auto &x : ws) x = float(double(halfToFloat(floatToHalf(x * 64))) * double(folded));
+        for (auto &x : gs) x = float(double(halfToFloat(floatToHalf(x * 64))) * double(folded));
       }
       for (auto &x : bias) x = sym(rng);
       for (auto &x : gbias) x = sym(rng);
@@ -221,7 +224,8 @@ TEST_P(BitLinearKernels, FusedEpilogueMatchesTheInterpreter) {
       if (c.granularity.kind == TernScale::Group) {
         // The same call with the scales tiled as the x86 legalization stores them (ir/TernaryPacking.h, sRow
         // TK_SCALES_TILED16_*): bit-identical results.
-        ASSERT_EQ(halfScales, halfExact(ws.data(), int64_t(ws.size())) && halfExact(gs.data(), int64_t(gs.size())));
+        ASSERT_EQ(halfScales, halfFactor(ws.data(), int64_t(ws.size())).has_value() &&
+                                  halfFactor(gs.data(), int64_t(gs.size())).has_value());
         const ScaleTiling &tiling = *findScaleTiling(halfScales ? "scales16h" : "scales16");
         std::vector<uint8_t> tw = tiling.tile(ws.data(), n, k / g), tg = tiling.tile(gs.data(), n, k / g);
         int64_t code = halfScales ? TK_SCALES_TILED16_F16 : TK_SCALES_TILED16_F32;
@@ -271,22 +275,48 @@ TEST(TernaryPacking, PacksAndUnpacksEveryLayout) {
     for (size_t i = 0; i < sc.size(); ++i) sc[i] = float(i + 1) * 0.125f;  // exact in binary16
     std::vector<uint8_t> t = tiling.tile(sc.data(), n, groups);
     ASSERT_EQ(int64_t(t.size()), tiling.bytes(n, groups));
-    EXPECT_EQ(int64_t(t.size()), 48 * groups * (tiling.half ? 2 : 4));
+    EXPECT_EQ(int64_t(t.size()), (tiling.half ? 64 : 0) + 48 * groups * (tiling.half ? 2 : 4));
     EXPECT_EQ(tiling.untile(t.data(), t.size(), n, groups, back.data()), "");
     EXPECT_EQ(back, sc) << name;
-    // Row 17, group 2 sits in item 1 at (1 * 3 + 2) * 16 + 1.
+    // Row 17, group 2 sits in item 1 at (1 * 3 + 2) * 16 + 1 (after the binary16 layout's header, factor 1).
     float v17;
-    if (tiling.half) v17 = halfToFloat(uint16_t(t[(5 * 16 + 1) * 2] | t[(5 * 16 + 1) * 2 + 1] << 8));
-    else std::memcpy(&v17, t.data() + (5 * 16 + 1) * 4, 4);
+    if (tiling.half) {
+      float c;
+      std::memcpy(&c, t.data(), 4);
+      EXPECT_EQ(c, 1.0f);
+      v17 = halfToFloat(uint16_t(t[64 + (5 * 16 + 1) * 2] | t[64 + (5 * 16 + 1) * 2 + 1] << 8));
+    } else {
+      std::memcpy(&v17, t.data() + (5 * 16 + 1) * 4, 4);
+    }
     EXPECT_EQ(v17, sc[17 * groups + 2]) << name;
     EXPECT_NE(tiling.untile(t.data(), t.size() - 1, n, groups, back.data()), "");
+    if (tiling.half) {
+      std::vector<uint8_t> bad = t;
+      bad[9] = 1;  // the header is the factor and zeros
+      EXPECT_NE(tiling.untile(bad.data(), bad.size(), n, groups, back.data()).find("header byte 9"), std::string::npos);
+    }
     t.back() = 0x3c;  // a padding row's scale that is not zero
     EXPECT_NE(tiling.untile(t.data(), t.size(), n, groups, back.data()).find("padding row 47"), std::string::npos);
   }
   EXPECT_EQ(findScaleTiling("tern2b64"), nullptr);
-  float inexact[] = {0.5f, 0.1f};
-  EXPECT_TRUE(halfExact(inexact, 1));
-  EXPECT_FALSE(halfExact(inexact, 2));
+  // Factors: 1 for binary16 values; the folded constant (up to a power of two) for binary16 values times an f32;
+  // none for scales with unrelated significands.
+  float exact[] = {0.5f, 0.375f, 0.0f};
+  EXPECT_EQ(halfFactor(exact, 3), 1.0f);
+  const float residual = 1.4f / std::sqrt(32.0f);
+  std::vector<float> folded;
+  for (float h : {0.0137f, 0.0251f, 0.0042f, 0.0190f, 0.0311f})
+    folded.push_back(float(double(halfToFloat(floatToHalf(h))) * double(residual)));
+  std::optional<float> c = halfFactor(folded.data(), int64_t(folded.size()));
+  ASSERT_TRUE(c.has_value());
+  for (float f : folded) EXPECT_EQ(float(double(halfToFloat(floatToHalf(float(double(f) / double(*c))))) * double(*c)), f);
+  std::vector<float> back(folded.size());
+  std::vector<uint8_t> t = findScaleTiling("scales16h")->tile(folded.data(), int64_t(folded.size()), 1);
+  EXPECT_EQ(findScaleTiling("scales16h")->untile(t.data(), t.size(), int64_t(folded.size()), 1, back.data()), "");
+  EXPECT_EQ(back, folded);
+  float unrelated[] = {0.5f, 0.1234567f, 0.7654321f, 0.3141593f};
+  EXPECT_FALSE(halfFactor(unrelated, 4).has_value());
+  EXPECT_THROW(findScaleTiling("scales16h")->tile(unrelated, 4, 1), Error);
 
   // A code of 3 is not a ternary value.
   std::vector<uint8_t> bad(size_t(findTernaryLayout("tern2b32")->bytes(1, 4)), 0xff);

@@ -69,10 +69,10 @@ struct Isa {
     lo = vcvt_f64_f32(vget_low_f32(f));
     hi = vcvt_high_f64_f32(f);
   }
-  /// 4 binary16 scales (tiled scales, targets/BitLinearKernel.h; the aarch64 legalization does not tile them
-  /// yet, but the shared core reads them so).
-  TK_FN void cvtHalfScales(const uint16_t *p, D &lo, D &hi) {
-    float32x4_t f = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
+  /// 4 binary16 scales times c (tiled scales, targets/BitLinearKernel.h; the aarch64 legalization does not
+  /// tile them yet, but the shared core reads them so).
+  TK_FN void cvtHalfScales(const uint16_t *p, float c, D &lo, D &hi) {
+    float32x4_t f = vmulq_n_f32(vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))), c);
     lo = vcvt_f64_f32(vget_low_f32(f));
     hi = vcvt_high_f64_f32(f);
   }

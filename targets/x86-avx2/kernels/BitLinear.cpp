@@ -75,9 +75,11 @@ struct Isa {
     lo = _mm256_cvtps_pd(_mm_loadu_ps(p));
     hi = _mm256_cvtps_pd(_mm_loadu_ps(p + 4));
   }
-  /// 8 halves (IEEE binary16) at p as two vectors of doubles (exact).
-  TK_FN void cvtHalfScales(const uint16_t *p, D &lo, D &hi) {
-    __m256 v = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
+  /// 8 halves (IEEE binary16) at p times c, each product rounded to f32 (the tiled scales' value,
+  /// BitLinearKernel.h), as two vectors of doubles.
+  TK_FN void cvtHalfScales(const uint16_t *p, float c, D &lo, D &hi) {
+    __m256 v = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p))),
+                             _mm256_set1_ps(c));
     lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
     hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
   }
@@ -172,8 +174,9 @@ struct Isa {
     lo = _mm512_cvtps_pd(_mm256_loadu_ps(p));
     hi = _mm512_cvtps_pd(_mm256_loadu_ps(p + 8));
   }
-  TK_FN void cvtHalfScales(const uint16_t *p, D &lo, D &hi) {
-    __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
+  TK_FN void cvtHalfScales(const uint16_t *p, float c, D &lo, D &hi) {
+    __m512 v = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p))),
+                             _mm512_set1_ps(c));
     lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
     hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
   }
