@@ -3,8 +3,8 @@
 // (and gate weights) become constants packed in the layout of the chosen instruction set (tern2b32 for AVX2,
 // tern2b64 for AVX-512 VNNI; ir/TernaryPacking.h), and the op records the symbol of the kernel that will run it
 // as `target.kernel` (visible in IR dumps; codegen calls what it names). Constant group scales (several groups
-// per row, as BitCPM's and GGUF TQ2_0's 256-weight groups) are tiled by 16 rows, in binary16 when that is exact
-// (ir/TernaryPacking.h): an item of 16 rows then reads each group's scales from one contiguous run, in order,
+// per row, as BitCPM's and GGUF TQ2_0's 256-weight groups) are tiled by 16 rows, in binary16 times an f32 factor
+// when that is exact (ir/TernaryPacking.h): an item of 16 rows then reads each group's scales from one contiguous run, in order,
 // rather than gathering 16 rows' scales from 16 places per group (BitCPM-CANN-1B shapes: grouped decode GEMV from
 // 1.20-1.27x to 1.00-1.05x the time of the same weights with one scale, docs/ternary.md). Packed constants still
 // interpret: the interpreter unpacks them.
