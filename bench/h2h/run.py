@@ -91,25 +91,22 @@ def read_gguf_header(path):
     return meta, [(name, ne, t) for name, ne, t, _ in tensors], {name: data_start + off for name, _, _, off in tensors}
 
 
-def ternc_scale_bytes(path, ne, t, offset, factor=1.0):
+def ternc_scale_bytes(path, ne, t, offset):
     """Bytes of the scales ternc keeps for one TQ2_0 / TQ1_0 tensor (frontend/gguf/GgufImporter.cpp): one f32 if
     every block's f16 scale is equal, one f32 per row if each row's are, else one per 256-weight block, which the
-    x86 legalization tiles by 16 rows (rows padded to 16) in binary16 when every scale is exact in it, else in f32
-    (targets/TargetSupport.cpp). `factor` is what the compiler multiplies the scales by (MiniCPM's residual scale,
-    folded into attn_output and ffn_down by fuse-bitlinear as f32(f64(scale) * f64(factor))), which can make them
-    inexact in binary16."""
+    x86 legalization tiles by 16 rows (rows padded to 16) in binary16 after a 64-byte header holding an f32 factor
+    (targets/TargetSupport.cpp, ir/TernaryPacking.h): the file's scales are binary16, and so they stay, times the
+    constant fuse-bitlinear folds into some of them (MiniCPM's residual scale)."""
     import numpy as np
     k, n = ne
     block, size = TYPE_BYTES[t]
     blocks = np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=(n, k // block, size))
-    d = blocks[:, :, size - 2:].copy().view(np.float16).reshape(n, k // block)
+    d = blocks[:, :, size - 2:].copy().view(np.uint16).reshape(n, k // block)
     if (d == d[0, 0]).all():
         return 4
     if (d == d[:, :1]).all():
         return n * 4
-    scales = (d.astype(np.float64) * np.float64(np.float32(factor))).astype(np.float32)
-    half = bool((scales.astype(np.float16).astype(np.float32) == scales).all())
-    return (n + 15) // 16 * 16 * (k // block) * (2 if half else 4)
+    return 64 + (n + 15) // 16 * 16 * (k // block) * 2
 
 
 def nbytes(ne, t):
@@ -139,9 +136,7 @@ def decode_bytes(meta, tensors, kv_mean_pos, head_int8, kv_f16=False, path=None,
             k, n = ne
             tern_w += n * k
             tern_b += (n + 7) // 8 * 8 * ((k + 255) // 256 * 256) // 4
-            folded = arch == "minicpm" and name.split(".")[-2] in ("attn_output", "ffn_down")
-            factor = meta.get(f"{arch}.residual_scale", 1.0) if folded else 1.0
-            tern_s += ternc_scale_bytes(path, ne, t, offsets[name], factor) if path else 4
+            tern_s += ternc_scale_bytes(path, ne, t, offsets[name]) if path else 4
             llama_tern += nbytes(ne, t)
         elif name.endswith("norm.weight"):
             norms += nbytes(ne, t)
@@ -340,8 +335,8 @@ def write_report(res, out):
               "1 GiB summed with AVX-512 loads, median of 7 passes; the better of the runs before and after the "
               "timings).", "",
               f"- ternc reads {step / 1e6:.1f} MB per step: ternary weights {tb['ternary'] / 1e6:.1f} MB (tern2b, "
-              f"2 bits per weight), their scales {tb.get('scales', 0) / 1e6:.1f} MB (f32: per tensor, per row or "
-              f"per 256-weight block, as the file's block scales repeat), head {tb['head'] / 1e6:.1f} MB "
+              f"2 bits per weight), their scales {tb.get('scales', 0) / 1e6:.1f} MB (an f32 per tensor or per "
+              f"row where the file's block scales repeat, else per 256-weight block in binary16, tiled), head {tb['head'] / 1e6:.1f} MB "
               f"({tb['head_type']}), embedding row "
               f"{tb['embedding_row'] / 1e3:.1f} kB (f32). Not counted: norms {tb['norms'] / 1e3:.0f} kB, the "
               f"{tb.get('kv_type', 'f32')} KV cache at tg128's mean position "
